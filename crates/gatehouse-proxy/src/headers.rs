@@ -1,0 +1,217 @@
+//! Header rewriting between client and upstream. Hop-by-hop headers, and those a peer names in
+//! `Connection`, are removed first; only then does the gateway write its own, so no peer can use
+//! `Connection` to delete a header the gateway set.
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use crate::request_id::REQUEST_ID;
+
+/// Headers that describe one connection, never the message (RFC 9110 §7.6.1), plus the
+/// non-standard ones that servers still honour.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "trailer",
+    "proxy-authenticate",
+    "proxy-authorization",
+];
+
+/// Headers a `Connection` list may not remove: dropping them would change how the message is
+/// framed or routed upstream.
+const PROTECTED: [&str; 2] = ["host", "content-length"];
+
+/// What the gateway knows about the client connection, for `X-Forwarded-*`.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// The peer's address.
+    pub ip: IpAddr,
+    /// `http` or `https`, as the client reached the gateway.
+    pub scheme: &'static str,
+    /// The host the client asked for, if any.
+    pub host: Option<HeaderValue>,
+}
+
+/// Whether the request asks for a WebSocket upgrade (the only upgrade forwarded; an `h2c`
+/// upgrade in particular would let a client tunnel past every later request check).
+pub fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    let upgrade = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
+    upgrade && connection_tokens(headers).iter().any(|t| t == "upgrade")
+}
+
+/// The lower-cased tokens of every `Connection` header.
+fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Removes hop-by-hop headers and those named in `Connection`. `te: trailers` survives because
+/// gRPC requires it end to end; `keep_upgrade` keeps a WebSocket handshake intact.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let keep_te = headers
+        .get_all(header::TE)
+        .iter()
+        .all(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"))
+        && headers.contains_key(header::TE);
+    for name in connection_tokens(headers) {
+        if PROTECTED.contains(&name.as_str()) {
+            continue;
+        }
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+            headers.remove(name);
+        }
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if keep_te {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    }
+    if keep_upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    }
+}
+
+/// Writes `X-Forwarded-For/Proto/Host` and the request id. Unless `trust_forwarded` is set,
+/// whatever the client sent in these (and in `Forwarded` and `X-Real-IP`) is replaced: at the
+/// edge, the client is the only one who could have written them.
+pub fn set_forwarded(
+    headers: &mut HeaderMap,
+    client: &ClientInfo,
+    request_id: &str,
+    trust_forwarded: bool,
+) {
+    let ip = client.ip.to_string();
+    let xff_name = HeaderName::from_static("x-forwarded-for");
+    let proto_name = HeaderName::from_static("x-forwarded-proto");
+    let host_name = HeaderName::from_static("x-forwarded-host");
+
+    let xff = if trust_forwarded {
+        let previous: Vec<&str> = headers
+            .get_all(&xff_name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if previous.is_empty() {
+            ip
+        } else {
+            format!("{}, {ip}", previous.join(", "))
+        }
+    } else {
+        headers.remove(header::FORWARDED);
+        headers.remove("x-real-ip");
+        headers.remove(&proto_name);
+        headers.remove(&host_name);
+        ip
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert(xff_name, v);
+    }
+    if !headers.contains_key(&proto_name) {
+        headers.insert(proto_name, HeaderValue::from_static(client.scheme));
+    }
+    if !headers.contains_key(&host_name)
+        && let Some(host) = &client.host
+    {
+        headers.insert(host_name, host.clone());
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert(REQUEST_ID, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> ClientInfo {
+        ClientInfo {
+            ip: IpAddr::from([127, 0, 0, 9]),
+            scheme: "http",
+            host: Some(HeaderValue::from_static("shop.example")),
+        }
+    }
+
+    #[test]
+    fn connection_cannot_remove_gateway_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "connection",
+            HeaderValue::from_static("x-request-id, x-forwarded-for, x-foo, host, content-length"),
+        );
+        h.insert("x-foo", HeaderValue::from_static("1"));
+        h.insert("host", HeaderValue::from_static("shop.example"));
+        h.insert("content-length", HeaderValue::from_static("0"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("te", HeaderValue::from_static("gzip"));
+        strip_hop_by_hop(&mut h, false);
+        set_forwarded(&mut h, &client(), "rid-1", false);
+        assert!(!h.contains_key("x-foo"));
+        assert!(!h.contains_key("connection"));
+        assert!(!h.contains_key("keep-alive"));
+        assert!(!h.contains_key("te"));
+        assert_eq!(h["host"], "shop.example");
+        assert_eq!(h["content-length"], "0");
+        assert_eq!(h["x-request-id"], "rid-1");
+        assert_eq!(h["x-forwarded-for"], "127.0.0.9");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-host"], "shop.example");
+    }
+
+    #[test]
+    fn te_trailers_survives_for_grpc() {
+        let mut h = HeaderMap::new();
+        h.insert("te", HeaderValue::from_static("trailers"));
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h["te"], "trailers");
+    }
+
+    #[test]
+    fn client_forwarded_headers_are_replaced_unless_trusted() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        h.insert("x-forwarded-host", HeaderValue::from_static("evil.example"));
+        h.insert("forwarded", HeaderValue::from_static("for=6.6.6.6"));
+        h.insert("x-real-ip", HeaderValue::from_static("6.6.6.6"));
+        let mut untrusted = h.clone();
+        set_forwarded(&mut untrusted, &client(), "r", false);
+        assert_eq!(untrusted["x-forwarded-for"], "127.0.0.9");
+        assert_eq!(untrusted["x-forwarded-host"], "shop.example");
+        assert!(!untrusted.contains_key("forwarded"));
+        assert!(!untrusted.contains_key("x-real-ip"));
+
+        set_forwarded(&mut h, &client(), "r", true);
+        assert_eq!(h["x-forwarded-for"], "6.6.6.6, 127.0.0.9");
+        assert_eq!(h["x-forwarded-host"], "evil.example");
+    }
+
+    #[test]
+    fn websocket_upgrade_detection() {
+        let mut h = HeaderMap::new();
+        h.insert("upgrade", HeaderValue::from_static("websocket"));
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        assert!(is_websocket_upgrade(&h));
+        h.insert("upgrade", HeaderValue::from_static("h2c"));
+        assert!(!is_websocket_upgrade(&h));
+        strip_hop_by_hop(&mut h, false);
+        assert!(!h.contains_key("upgrade"));
+    }
+}

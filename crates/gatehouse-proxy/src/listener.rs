@@ -1,0 +1,54 @@
+//! The accept loop: a bounded number of connections at once (the rest wait in the kernel's
+//! backlog), each served on its own task.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tracing::{error, warn};
+
+use crate::connection;
+use crate::gateway::Shared;
+
+/// Accepts connections until `stop` turns true. Each connection holds a permit of `slots` for its
+/// whole life, so shutdown can wait for every connection by taking all permits back.
+pub async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    slots: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+    drain: watch::Receiver<bool>,
+) {
+    loop {
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                if let Err(e) = stream.set_nodelay(true) {
+                    warn!(%peer, error = %e, "cannot set TCP_NODELAY");
+                }
+                let shared = shared.clone();
+                let drain = drain.clone();
+                tokio::spawn(async move {
+                    connection::serve(stream, peer, "http", shared, drain).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                // Out of file descriptors or similar: back off briefly instead of spinning.
+                error!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `x-request-id`: a client's id is kept when it is well-formed, so traces join up across
+//! systems; anything else is replaced, so the header can never carry an injection into logs.
+
+use http::HeaderMap;
+
+/// Header name of the request id.
+pub const REQUEST_ID: &str = "x-request-id";
+
+const MAX_LEN: usize = 128;
+
+/// The request's id: the client's if exactly one well-formed value was sent, a new one otherwise.
+pub fn request_id(headers: &HeaderMap) -> String {
+    let mut values = headers.get_all(REQUEST_ID).iter();
+    match (values.next(), values.next()) {
+        (Some(v), None) if well_formed(v.as_bytes()) => {
+            String::from_utf8_lossy(v.as_bytes()).into_owned()
+        }
+        _ => generate(),
+    }
+}
+
+fn well_formed(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_LEN
+        && id.iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'+' | b'=' | b'/')
+        })
+}
+
+/// A random 128-bit id in UUID v4 form.
+pub fn generate() -> String {
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[6] = (bytes[6] & 0x0F) | 0x40;
+    bytes[8] = (bytes[8] & 0x3F) | 0x80;
+    let hex = |range: std::ops::Range<usize>| -> String {
+        bytes[range].iter().map(|b| format!("{b:02x}")).collect()
+    };
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex(0..4),
+        hex(4..6),
+        hex(6..8),
+        hex(8..10),
+        hex(10..16)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn keeps_well_formed_and_replaces_others() {
+        let mut h = HeaderMap::new();
+        h.insert(REQUEST_ID, HeaderValue::from_static("abc-123"));
+        assert_eq!(request_id(&h), "abc-123");
+
+        h.insert(REQUEST_ID, HeaderValue::from_static("bad id\"with quotes"));
+        assert_ne!(request_id(&h), "bad id\"with quotes");
+        assert_eq!(request_id(&h).len(), 36);
+
+        h.insert(REQUEST_ID, HeaderValue::from_static("a"));
+        h.append(REQUEST_ID, HeaderValue::from_static("b"));
+        assert_eq!(request_id(&h).len(), 36);
+
+        let long = "x".repeat(MAX_LEN + 1);
+        h.insert(REQUEST_ID, HeaderValue::from_str(&long).unwrap());
+        assert_ne!(request_id(&h), long);
+    }
+
+    #[test]
+    fn generated_ids_are_uuid_v4_shaped() {
+        let id = generate();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert_ne!(generate(), id);
+    }
+}

@@ -1,0 +1,209 @@
+//! The request path, stage by stage: check framing → normalise the path → route → bound the
+//! body → rewrite headers → forward → respond. Each stage either hands the request on or ends it
+//! with a `ProxyError`, which `respond` renders.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderValue, Request, Response, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tracing::info;
+
+use crate::body::{ProxyBody, RequestBody};
+use crate::connection::Activity;
+use crate::forward::{self, Outbound};
+use crate::gateway::Shared;
+use crate::headers::{self, ClientInfo};
+use crate::normalize::normalize_path;
+use crate::request_id::request_id;
+use crate::respond::{ProxyError, is_grpc};
+use crate::routing::RouteMatch;
+use crate::{framing, runtime::Runtime};
+
+/// What the listener knows about the connection a request came on.
+#[derive(Debug)]
+pub struct Connection {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// In-flight tracking for the idle timeout.
+    pub activity: Arc<Activity>,
+}
+
+/// Handles one request; never fails, since every failure is itself a response.
+pub async fn handle(
+    shared: Arc<Shared>,
+    connection: Arc<Connection>,
+    request: Request<Incoming>,
+) -> Result<Response<ProxyBody>, std::convert::Infallible> {
+    let started = Instant::now();
+    let busy = connection.activity.start();
+    let runtime = shared.runtime();
+    let request_id = request_id(request.headers());
+    let grpc = is_grpc(request.headers());
+    let method = request.method().clone();
+    let version = request.version();
+    // Only the path is logged: a query string may carry credentials.
+    let raw_path = request.uri().path().to_owned();
+
+    let mut outcome = Outcome::default();
+    let response = match proxy(
+        &shared,
+        &runtime,
+        &connection,
+        request,
+        &request_id,
+        &mut outcome,
+    )
+    .await
+    {
+        Ok(response) => response,
+        Err(error) => {
+            outcome.error = Some(error.code());
+            error.into_response(&request_id, grpc)
+        }
+    };
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    let route = outcome.route.as_deref().unwrap_or("unmatched");
+    shared.metrics.request(route, status, elapsed.as_secs_f64());
+    info!(
+        target: "access",
+        request_id = %request_id,
+        method = %method,
+        path = %raw_path,
+        version = ?version,
+        route,
+        status,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        upstream = outcome.upstream.as_deref().unwrap_or("-"),
+        endpoint = outcome.endpoint.as_deref().unwrap_or("-"),
+        error = outcome.error.unwrap_or("-"),
+        client = %connection.peer.ip(),
+    );
+    let (parts, body) = response.into_parts();
+    Ok(Response::from_parts(
+        parts,
+        crate::body::Guarded::new(body, busy).boxed(),
+    ))
+}
+
+#[derive(Default)]
+struct Outcome {
+    route: Option<String>,
+    upstream: Option<String>,
+    endpoint: Option<String>,
+    error: Option<&'static str>,
+}
+
+async fn proxy(
+    shared: &Shared,
+    runtime: &Runtime,
+    connection: &Connection,
+    mut request: Request<Incoming>,
+    request_id: &str,
+    outcome: &mut Outcome,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    // 1. Framing: refuse anything whose length or host could be read two ways.
+    let authority = request.uri().authority().map(|a| a.as_str().to_owned());
+    framing::check(request.headers(), request.version(), authority.as_deref())
+        .map_err(|_| ProxyError::BadRequest("ambiguous_request"))?;
+
+    // 2. Normalise the path once; this exact path is matched and forwarded.
+    let path =
+        normalize_path(request.uri().path()).map_err(|_| ProxyError::BadRequest("invalid_path"))?;
+    let host_value = authority
+        .as_deref()
+        .and_then(|a| HeaderValue::from_str(a).ok())
+        .or_else(|| request.headers().get(header::HOST).cloned());
+    let host = host_value.as_ref().map(host_without_port).transpose()?;
+
+    // 3. Route.
+    let route = match runtime
+        .router
+        .find(host.as_deref(), &path, request.method())
+    {
+        RouteMatch::Found(route) => route,
+        RouteMatch::MethodNotAllowed { allow } => return Err(ProxyError::MethodNotAllowed(allow)),
+        RouteMatch::NotFound => return Err(ProxyError::RouteNotFound),
+    };
+    outcome.route = Some(route.config.name.clone());
+    let upstream = runtime
+        .upstreams
+        .get(route.config.upstream)
+        .ok_or(ProxyError::Internal)?;
+    outcome.upstream = Some(upstream.config.name.clone());
+
+    // 4. Bound the body: a declared length over the limit is refused before any byte is read.
+    let limit = route.config.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ProxyError::BodyTooLarge);
+    }
+
+    // 5. Rewrite headers: hop-by-hop out first, then the gateway's own in.
+    let websocket = request.version() == http::Version::HTTP_11
+        && headers::is_websocket_upgrade(request.headers());
+    let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
+    let (mut parts, incoming) = request.into_parts();
+    headers::strip_hop_by_hop(&mut parts.headers, websocket);
+    let listener = &runtime.config.listener;
+    headers::set_forwarded(
+        &mut parts.headers,
+        &ClientInfo {
+            ip: connection.peer.ip(),
+            scheme: connection.scheme,
+            host: host_value,
+        },
+        request_id,
+        listener.trust_forwarded_headers,
+    );
+    let forwarded_path = route.rewrite(&path);
+    let path_and_query = match parts.uri.query() {
+        Some(q) => format!("{forwarded_path}?{q}"),
+        None => forwarded_path,
+    };
+    parts.uri = http::Uri::builder()
+        .path_and_query(path_and_query)
+        .build()
+        .map_err(|_| ProxyError::BadRequest("invalid_path"))?;
+    let body = RequestBody::new(incoming, limit, listener.body_read_timeout).boxed();
+
+    // 6. Forward and respond.
+    let outbound = Outbound {
+        parts,
+        body,
+        client_upgrade,
+        timeout: route
+            .config
+            .request_timeout
+            .unwrap_or(upstream.config.request_timeout),
+    };
+    match forward::forward(upstream, outbound, request_id, &shared.metrics).await {
+        Ok(forwarded) => {
+            outcome.endpoint = Some(forwarded.endpoint.authority.to_string());
+            Ok(forwarded.response)
+        }
+        Err((error, endpoint)) => {
+            outcome.endpoint = endpoint.map(|e| e.authority.to_string());
+            Err(error)
+        }
+    }
+}
+
+/// The host a request names, lower case and without port, for route matching.
+fn host_without_port(value: &HeaderValue) -> Result<String, ProxyError> {
+    let authority: http::uri::Authority = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or(ProxyError::BadRequest("invalid_host"))?;
+    Ok(authority.host().to_ascii_lowercase())
+}
