@@ -1,0 +1,106 @@
+//! Writing an identity into headers: clear the namespace, validate, encode, insert.
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::encoding::encode_into;
+use crate::limits::{
+    MAX_ATTRIBUTES, MAX_CONTEXT_BYTES, MAX_ITEM_BYTES, MAX_LIST_ITEMS, MAX_VALUE_BYTES, check,
+    check_attribute_value,
+};
+use crate::{CONTRACT_VERSION, ContextError, Identity, names, strip_reserved};
+
+/// Replaces the whole reserved namespace of `headers` with the encoding of `identity`.
+///
+/// The namespace is cleared first and stays cleared when the identity cannot be encoded
+/// (empty subject, issuer, e-mail or list item; a limit exceeded), so a caller that ignores the
+/// error still never forwards a client's own context headers.
+pub fn write_headers(identity: &Identity, headers: &mut HeaderMap) -> Result<(), ContextError> {
+    strip_reserved(headers);
+    let encoded = encode(identity)?;
+    for (name, value) in encoded {
+        let value = HeaderValue::try_from(value).map_err(|_| ContextError::InvalidEncoding {
+            header: name,
+            reason: "encoder produced an invalid header value",
+        })?;
+        headers.insert(HeaderName::from_static(name), value);
+    }
+    Ok(())
+}
+
+/// The encoded `(name, value)` pairs of an identity, checked against every limit.
+fn encode(identity: &Identity) -> Result<Vec<(&'static str, String)>, ContextError> {
+    let mut out = Vec::with_capacity(names::ALL.len());
+    out.push((names::VERSION, CONTRACT_VERSION.to_owned()));
+    out.push((names::ID, single(&identity.subject, names::ID)?));
+    out.push((names::ISSUER, single(&identity.issuer, names::ISSUER)?));
+    if let Some(email) = &identity.email {
+        out.push((names::EMAIL, single(email, names::EMAIL)?));
+    }
+    if !identity.roles.is_empty() {
+        out.push((names::ROLES, list(&identity.roles, names::ROLES)?));
+    }
+    if !identity.permissions.is_empty() {
+        out.push((
+            names::PERMISSIONS,
+            list(&identity.permissions, names::PERMISSIONS)?,
+        ));
+    }
+    if !identity.attributes.is_empty() {
+        out.push((names::ATTRIBUTES, attributes(identity)?));
+    }
+    let total: usize = out.iter().map(|(_, value)| value.len()).sum();
+    if total > MAX_CONTEXT_BYTES {
+        return Err(ContextError::TooLarge {
+            limit: MAX_CONTEXT_BYTES,
+        });
+    }
+    Ok(out)
+}
+
+fn single(value: &str, header: &'static str) -> Result<String, ContextError> {
+    check(value, header, MAX_VALUE_BYTES)?;
+    let mut out = String::with_capacity(value.len());
+    encode_into(value, &mut out);
+    Ok(out)
+}
+
+fn list(items: &[String], header: &'static str) -> Result<String, ContextError> {
+    if items.len() > MAX_LIST_ITEMS {
+        return Err(ContextError::TooManyItems {
+            header,
+            limit: MAX_LIST_ITEMS,
+        });
+    }
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        check(item, header, MAX_ITEM_BYTES)?;
+        if i > 0 {
+            out.push(',');
+        }
+        encode_into(item, &mut out);
+    }
+    Ok(out)
+}
+
+fn attributes(identity: &Identity) -> Result<String, ContextError> {
+    let header = names::ATTRIBUTES;
+    if identity.attributes.len() > MAX_ATTRIBUTES {
+        return Err(ContextError::TooManyItems {
+            header,
+            limit: MAX_ATTRIBUTES,
+        });
+    }
+    let mut out = String::new();
+    // A BTreeMap iterates in ascending byte order of the key: the contract's canonical order.
+    for (i, (key, value)) in identity.attributes.iter().enumerate() {
+        check(key, header, MAX_ITEM_BYTES)?;
+        check_attribute_value(value.len())?;
+        if i > 0 {
+            out.push(',');
+        }
+        encode_into(key, &mut out);
+        out.push('=');
+        encode_into(value, &mut out);
+    }
+    Ok(out)
+}
