@@ -1,0 +1,42 @@
+//! `gatehouse run`: serve until SIGTERM or SIGINT, reloading on SIGHUP or a file change.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use gatehouse_proxy::Gateway;
+use prometheus_client::registry::Registry;
+use tracing::info;
+
+use crate::{logging, reload, signals};
+
+/// Loads the configuration, serves, and returns after a graceful shutdown.
+pub fn run(path: &Path) -> anyhow::Result<()> {
+    let config = gatehouse_config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    logging::init(&config.logging)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let watch_interval = config.reload.watch_interval;
+        let gateway = Arc::new(Gateway::new(config, Registry::default(), Vec::new()));
+        let bound = gateway.bind().await.context("cannot bind the listeners")?;
+        info!(
+            listen = %bound.local_addr()?,
+            admin = %bound.admin_addr()?,
+            "listening"
+        );
+        let reloader = tokio::spawn(reload::watch(
+            path.to_owned(),
+            gateway.clone(),
+            watch_interval,
+        ));
+        let left = gateway.run(bound, signals::terminate()).await;
+        reloader.abort();
+        if left > 0 {
+            info!(connections = left, "exited with connections still open");
+        }
+        Ok(())
+    })
+}
