@@ -1,76 +1,15 @@
 //! The test vectors of `docs/context-contract.md`, checked in both directions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use gatehouse_context::{Identity, is_reserved_header_name, read_headers, write_headers};
-use http::{HeaderMap, HeaderName, HeaderValue};
-use serde::Deserialize;
+use http::{HeaderMap, HeaderValue};
 
-#[derive(Deserialize)]
-struct Vectors {
-    contract_version: String,
-    roundtrip: Vec<Case>,
-    decode_only: Vec<Case>,
-    no_context: Vec<Case>,
-    refused: Vec<Case>,
-    unencodable: Vec<Case>,
-}
+#[path = "vectors/format.rs"]
+mod format;
 
-#[derive(Deserialize)]
-struct Case {
-    name: String,
-    #[serde(default)]
-    identity: Option<JsonIdentity>,
-    #[serde(default)]
-    headers: Vec<(String, String)>,
-    #[serde(default)]
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct JsonIdentity {
-    subject: String,
-    email: Option<String>,
-    roles: Vec<String>,
-    permissions: Vec<String>,
-    issuer: String,
-    attributes: BTreeMap<String, String>,
-}
-
-impl From<JsonIdentity> for Identity {
-    fn from(j: JsonIdentity) -> Self {
-        Identity {
-            subject: j.subject,
-            email: j.email,
-            roles: j.roles,
-            permissions: j.permissions,
-            issuer: j.issuer,
-            attributes: j.attributes,
-        }
-    }
-}
-
-fn load() -> Vectors {
-    let text = include_str!("vectors.json");
-    serde_json::from_str(text).expect("vectors.json parses")
-}
-
-/// Header values in the file are strings whose code points are bytes (see its `about`).
-fn header_map(pairs: &[(String, String)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (name, value) in pairs {
-        let bytes: Vec<u8> = value
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).expect("one byte per code point"))
-            .collect();
-        map.append(
-            HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            HeaderValue::from_bytes(&bytes).unwrap(),
-        );
-    }
-    map
-}
+use format::{header_map, load};
 
 fn reserved_set(headers: &HeaderMap) -> BTreeSet<(String, String)> {
     headers
