@@ -1,0 +1,49 @@
+//! Edge authentication for gatehouse: verifies a request's bearer JWT once, against configured
+//! identity providers, and returns only the verified [`Identity`] for forwarding.
+//!
+//! The flow for one request: [`Authenticator::authenticate`] takes exactly one `Bearer` token
+//! from the `Authorization` header, refuses malformed and dangerous JOSE headers before any
+//! cryptography, picks the provider by `iss`, takes the algorithm from the provider's key (never
+//! from the token alone), checks the signature and the registered claims, maps claims to an
+//! [`Identity`], and applies the route's coarse [`RoutePolicy`] requirement. Refusals are
+//! [`Rejection`]s that render as RFC 6750 responses.
+//!
+//! Key sets are fetched in the background ([`Authenticator::start`]) and kept through outages; a
+//! token with an unknown `kid` triggers at most one throttled refetch.
+
+mod algorithm;
+mod authenticator;
+mod bearer;
+mod cache;
+mod claim_path;
+mod claims;
+mod config;
+mod duration;
+mod fetch;
+mod issue;
+mod keys;
+mod metrics;
+mod policy;
+mod provider;
+mod rejection;
+mod size;
+mod token;
+mod verify;
+
+pub use algorithm::{DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS};
+pub use authenticator::{AuthOptions, Authenticator, BuildError};
+pub use bearer::DEFAULT_MAX_TOKEN_BYTES;
+pub use claim_path::ClaimPath;
+pub use claims::{ClaimMappingConfig, ClaimPreset};
+pub use config::{
+    KeysConfig, ProviderConfig, RefreshConfig, Secret, StaticKeyConfig, validate_providers,
+};
+pub use duration::{ConfigDuration, parse_duration};
+pub use fetch::{FetchError, HttpClientOptions};
+pub use gatehouse_context::Identity;
+pub use issue::ConfigIssue;
+pub use keys::KeyError;
+pub use policy::{AuthMode, Grants, Requirement, RoutePolicy};
+pub use rejection::Rejection;
+pub use size::{ByteSize, parse_size};
+pub use tokio_util::sync::CancellationToken;
