@@ -1,6 +1,6 @@
 //! The value encoding: UTF-8, then every byte outside a small bare set as `%XX`.
 //!
-//! The bare set (`A-Z a-z 0-9 - . _ ~ : / @`) excludes `%`, `,`, `=` and every byte that is
+//! The bare set (`A-Z a-z 0-9 - . _ ~ : / @ *`) excludes `%`, `,`, `=` and every byte that is
 //! illegal, trimmed or otherwise dangerous in a header value, so any string fits in one header,
 //! lists can be split on `,` and attribute pairs on `=` without ambiguity.
 
@@ -10,7 +10,8 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Whether an encoder leaves this byte as it is.
 pub(crate) fn is_bare(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b':' | b'/' | b'@')
+    byte.is_ascii_alphanumeric()
+        || matches!(byte, b'-' | b'.' | b'_' | b'~' | b':' | b'/' | b'@' | b'*')
 }
 
 /// Appends the encoding of `value` to `out`.
@@ -74,6 +75,7 @@ mod tests {
     fn bare_set_is_kept_and_the_rest_escaped() {
         assert_eq!(enc("alice@example.com"), "alice@example.com");
         assert_eq!(enc("https://id.example/x"), "https://id.example/x");
+        assert_eq!(enc("orders:*"), "orders:*");
         assert_eq!(enc("a,b c=%"), "a%2Cb%20c%3D%25");
         assert_eq!(enc("é\r\n\0"), "%C3%A9%0D%0A%00");
     }

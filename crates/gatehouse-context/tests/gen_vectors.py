@@ -15,7 +15,7 @@ ISSUER = "https://issuer.example"
 
 def enc(s):
     # quote() always keeps A-Z a-z 0-9 _ . - ~ and escapes in upper-case hex over UTF-8.
-    return quote(s, safe=":/@")
+    return quote(s, safe=":/@*")
 
 
 def identity(subject="alice", issuer=ISSUER, email=None, roles=(), permissions=(), attributes=None):
@@ -62,7 +62,8 @@ roundtrip = [
                            attributes={"名前": "値"})),
     ("attribute keys in byte order", identity(attributes={"b": "1", "a": "2", "B": "3", "é": "4", "z": "5"})),
     ("duplicate list items are kept", identity(roles=["a", "a"], permissions=["p", "q", "p"])),
-    ("bare set is left alone", identity(subject="AZaz09-._~:/@", issuer="urn:x")),
+    ("bare set is left alone", identity(subject="AZaz09-._~:/@*", issuer="urn:x")),
+    ("wildcard permissions stay readable", identity(permissions=["orders:*", "*"])),
     ("looks like an escape", identity(subject="%41", roles=["%2C"])),
     ("largest single value", identity(subject="s" * 1024)),
     ("most list items", identity(roles=["r"] * 256)),

@@ -45,7 +45,7 @@ fn spoofed_name() -> impl Strategy<Value = String> {
 
 /// The bytes an encoded value may contain: the bare set plus `%`, `,` and `=`.
 fn allowed(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"-._~:/@%,=".contains(&byte)
+    byte.is_ascii_alphanumeric() || b"-._~:/@*%,=".contains(&byte)
 }
 
 proptest! {

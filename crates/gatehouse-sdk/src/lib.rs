@@ -20,7 +20,47 @@
 //! Matching rules: roles match exactly; permissions match exactly or through a trailing `:*`
 //! segment held by the caller ([`gatehouse_context::permission_matches`]).
 //!
-//! See `examples/orders_service.rs` for a complete service.
+//! ```
+//! use axum::Router;
+//! use axum::routing::{get, post};
+//! use gatehouse_sdk::{Authorized, Caller, IdentityLayer, policy, require_permission, testing};
+//! use tower::ServiceExt;
+//!
+//! policy! {
+//!     /// Placing orders.
+//!     pub struct CreateOrders = require_permission("orders:create");
+//! }
+//!
+//! async fn whoami(Caller(me): Caller) -> String {
+//!     me.subject
+//! }
+//!
+//! async fn create(caller: Authorized<CreateOrders>) -> String {
+//!     format!("created by {}", caller.subject)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let app: Router = Router::new()
+//!     .route("/me", get(whoami))
+//!     .route("/orders", post(create))
+//!     .layer(IdentityLayer::optional());
+//!
+//! let alice = testing::identity("alice").with_permissions(["orders:*"]);
+//! let request = http::Request::post("/orders").body(axum::body::Body::empty())?;
+//! let response = app.clone().oneshot(testing::http_request(&alice, request)?).await?;
+//! assert_eq!(response.status(), 200);
+//!
+//! let bob = testing::identity("bob").with_permissions(["orders:read"]);
+//! let request = http::Request::post("/orders").body(axum::body::Body::empty())?;
+//! let response = app.oneshot(testing::http_request(&bob, request)?).await?;
+//! assert_eq!(response.status(), 403);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `examples/orders_service.rs` is a complete service with an onward HTTP call and a gRPC
+//! endpoint; `docs/context-contract.md` specifies the wire format.
 
 #![forbid(unsafe_code)]
 
