@@ -15,6 +15,8 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// Routes, in file order.
     pub routes: Vec<RouteConfig>,
+    /// Identity providers whose tokens routes may accept.
+    pub providers: Vec<gatehouse_auth::ProviderConfig>,
     /// Log output.
     pub logging: LoggingConfig,
     /// Shutdown behaviour on SIGTERM/SIGINT.
@@ -125,6 +127,11 @@ pub struct RouteConfig {
     pub max_body_bytes: u64,
     /// Overrides the upstream's request timeout.
     pub request_timeout: Option<Duration>,
+    /// Who may use the route: public, optional or required, with which providers.
+    pub auth: gatehouse_auth::RoutePolicy,
+    /// Forward the client's `Authorization` header upstream. Off by default: services get the
+    /// verified context, never the token.
+    pub forward_authorization: bool,
 }
 
 /// Log format.

@@ -24,6 +24,8 @@ pub struct RawConfig {
     pub upstreams: BTreeMap<String, RawUpstream>,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
+    #[serde(default)]
+    pub providers: Vec<gatehouse_auth::ProviderConfig>,
     pub logging: Option<RawLogging>,
     pub shutdown: Option<RawShutdown>,
     pub reload: Option<RawReload>,
@@ -81,6 +83,8 @@ pub struct RawRoute {
     pub rewrite_prefix: Option<String>,
     pub max_body_bytes: Option<Scalar>,
     pub request_timeout: Option<Scalar>,
+    pub auth: Option<gatehouse_auth::RoutePolicy>,
+    pub forward_authorization: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -174,12 +174,24 @@ pub(crate) fn validate(raw: raw::RawConfig) -> Result<Config, ConfigError> {
         .collect();
     let names: Vec<&str> = upstreams.iter().map(|u| u.name.as_str()).collect();
 
+    for issue in gatehouse_auth::validate_providers(&raw.providers, "providers") {
+        issues.push(issue.path, issue.message);
+    }
+    let provider_names: Vec<&str> = raw.providers.iter().map(|p| p.name.as_str()).collect();
+
     let mut routes = Vec::with_capacity(raw.routes.len());
     let mut seen_names = BTreeSet::new();
     let mut seen_matches = BTreeSet::new();
     for (i, route) in raw.routes.into_iter().enumerate() {
         let path = format!("routes[{i}]");
-        if let Some(route) = validate_route(&mut issues, &path, route, &names, &listener) {
+        if let Some(route) = validate_route(
+            &mut issues,
+            &path,
+            route,
+            &names,
+            &provider_names,
+            &listener,
+        ) {
             if !seen_names.insert(route.name.clone()) {
                 issues.push(
                     format!("{path}.name"),
@@ -250,6 +262,7 @@ pub(crate) fn validate(raw: raw::RawConfig) -> Result<Config, ConfigError> {
         admin,
         upstreams,
         routes,
+        providers: raw.providers,
         logging,
         shutdown,
         reload,
@@ -360,6 +373,7 @@ fn validate_route(
     path: &str,
     raw: raw::RawRoute,
     upstreams: &[&str],
+    providers: &[&str],
     listener: &ListenerConfig,
 ) -> Option<RouteConfig> {
     let before = issues.0.len();
@@ -461,6 +475,24 @@ fn validate_route(
             Duration::from_secs(30),
         )
     });
+    // Without providers there is nothing to authenticate with, so routes are public. With
+    // providers, every route must say who may use it: a forgotten `auth` must not mean "open".
+    let auth = match raw.auth {
+        Some(policy) => {
+            for issue in policy.validate(&format!("{path}.auth"), providers) {
+                issues.push(issue.path, issue.message);
+            }
+            policy
+        }
+        None if providers.is_empty() => gatehouse_auth::RoutePolicy::public(),
+        None => {
+            issues.push(
+                format!("{path}.auth"),
+                "every route needs an auth policy when providers are configured; write `auth: { mode: required, providers: [...] }`, or `auth: { mode: public }` to open it deliberately",
+            );
+            gatehouse_auth::RoutePolicy::public()
+        }
+    };
     (issues.0.len() == before).then_some(RouteConfig {
         name,
         prefix,
@@ -470,6 +502,8 @@ fn validate_route(
         rewrite_prefix,
         max_body_bytes,
         request_timeout,
+        auth,
+        forward_authorization: raw.forward_authorization.unwrap_or(false),
     })
 }
 

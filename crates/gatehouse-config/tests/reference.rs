@@ -28,6 +28,7 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn syntax_errors_name_the_place() {
-    let err = gatehouse_config::parse("routes:\n  - match: { prefix: /a }\n    upstreem: x\n").unwrap_err();
+    let err = gatehouse_config::parse("routes:\n  - match: { prefix: /a }\n    upstreem: x\n")
+        .unwrap_err();
     assert!(err.to_string().contains("upstreem"), "{err}");
 }

@@ -71,7 +71,18 @@ fn answer(
         }
         "/metrics" => {
             let mut out = String::new();
-            match prometheus_client::encoding::text::encode(&mut out, registry) {
+            // The authenticator changes when providers are reloaded, so its metrics are encoded
+            // from the current generation at each scrape, after the fixed registry.
+            let mut auth_registry = Registry::default();
+            if let Some(auth) = &shared.runtime().auth {
+                auth.authenticator.register_metrics(&mut auth_registry);
+            }
+            let encoded = prometheus_client::encoding::text::encode_registry(&mut out, registry)
+                .and_then(|()| {
+                    prometheus_client::encoding::text::encode_registry(&mut out, &auth_registry)
+                })
+                .and_then(|()| prometheus_client::encoding::text::encode_eof(&mut out));
+            match encoded {
                 Ok(()) => Response::builder()
                     .header(
                         header::CONTENT_TYPE,

@@ -34,9 +34,16 @@ impl Shared {
         self.runtime.load_full()
     }
 
-    /// Ready for traffic: serving, not draining, and every extra check passes.
+    /// Ready for traffic: serving, not draining, every identity provider has loaded keys once,
+    /// and every extra check passes.
     pub fn is_ready(&self) -> bool {
-        self.serving.load(Ordering::Acquire) && self.readiness.iter().all(|check| check())
+        self.serving.load(Ordering::Acquire)
+            && self
+                .runtime()
+                .auth
+                .as_ref()
+                .is_none_or(|auth| auth.authenticator.ready())
+            && self.readiness.iter().all(|check| check())
     }
 }
 
@@ -46,6 +53,9 @@ pub enum ReloadError {
     /// A listener address changed; that needs a restart.
     #[error("{0} cannot change on reload; restart the gateway to move it")]
     AddressChanged(&'static str),
+    /// The identity providers could not be set up (a key file, a secret variable).
+    #[error(transparent)]
+    Auth(#[from] gatehouse_auth::BuildError),
 }
 
 /// The gateway: build it from a configuration, bind, run until told to stop.
@@ -73,19 +83,24 @@ impl Bound {
 }
 
 impl Gateway {
-    /// Builds a gateway; `registry` may already hold other components' metrics.
-    pub fn new(config: Config, mut registry: Registry, readiness: Vec<ReadinessCheck>) -> Self {
+    /// Builds a gateway; `registry` may already hold other components' metrics. Must be called
+    /// inside a tokio runtime: key-set refresh starts here.
+    pub fn new(
+        config: Config,
+        mut registry: Registry,
+        readiness: Vec<ReadinessCheck>,
+    ) -> Result<Self, ReloadError> {
         let metrics = Metrics::new(&mut registry);
         let shared = Arc::new(Shared {
-            runtime: ArcSwap::from_pointee(Runtime::build(config, None)),
+            runtime: ArcSwap::from_pointee(Runtime::build(config, None)?),
             metrics,
             serving: AtomicBool::new(false),
             readiness,
         });
-        Gateway {
+        Ok(Gateway {
             shared,
             registry: Arc::new(registry),
-        }
+        })
     }
 
     /// The configuration in force.
@@ -107,9 +122,9 @@ impl Gateway {
         } else if config.admin.address != current.config.admin.address {
             Err(ReloadError::AddressChanged("admin.address"))
         } else {
-            let next = Runtime::build(config, Some(&current));
-            self.shared.runtime.store(Arc::new(next));
-            Ok(())
+            Runtime::build(config, Some(&current))
+                .map(|next| self.shared.runtime.store(Arc::new(next)))
+                .map_err(ReloadError::from)
         };
         self.shared.metrics.reload(result.is_ok());
         result

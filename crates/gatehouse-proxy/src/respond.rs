@@ -49,6 +49,12 @@ pub enum ProxyError {
     /// The upstream broke the exchange (reset, protocol error).
     #[error("upstream failed the request")]
     UpstreamFailed,
+    /// Edge authentication refused the request (401, 403, or 503 while keys are unavailable).
+    #[error("authentication: {}", .0.reason())]
+    Auth(gatehouse_auth::Rejection),
+    /// The verified identity cannot be encoded within the context contract's bounds.
+    #[error("identity context refused: {0}")]
+    Context(gatehouse_context::ContextError),
     /// A bug or resource failure in the gateway.
     #[error("internal error")]
     Internal,
@@ -66,6 +72,8 @@ impl ProxyError {
             ProxyError::NoHealthyUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::UpstreamConnect | ProxyError::UpstreamFailed => StatusCode::BAD_GATEWAY,
             ProxyError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::Auth(rejection) => rejection.status(),
+            ProxyError::Context(_) => StatusCode::UNAUTHORIZED,
             ProxyError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,6 +90,8 @@ impl ProxyError {
             ProxyError::UpstreamConnect => "upstream_connect_failed",
             ProxyError::UpstreamTimeout => "upstream_timeout",
             ProxyError::UpstreamFailed => "upstream_failed",
+            ProxyError::Auth(rejection) => rejection.code(),
+            ProxyError::Context(_) => "invalid_token",
             ProxyError::Internal => "internal_error",
         }
     }
@@ -93,7 +103,10 @@ impl ProxyError {
             | ProxyError::RouteNotFound
             | ProxyError::MethodNotAllowed(_)
             | ProxyError::BodyTooLarge
-            | ProxyError::BodyTimeout => Origin::Downstream,
+            | ProxyError::BodyTimeout
+            | ProxyError::Context(_) => Origin::Downstream,
+            ProxyError::Auth(rejection) if rejection.status().is_server_error() => Origin::Internal,
+            ProxyError::Auth(_) => Origin::Downstream,
             ProxyError::NoHealthyUpstream(_)
             | ProxyError::UpstreamConnect
             | ProxyError::UpstreamTimeout
@@ -113,6 +126,12 @@ impl ProxyError {
             ProxyError::UpstreamConnect => "the upstream could not be reached",
             ProxyError::UpstreamTimeout => "the upstream did not answer in time",
             ProxyError::UpstreamFailed => "the upstream failed to answer",
+            ProxyError::Auth(rejection) => match rejection.status().as_u16() {
+                401 => "valid credentials are required",
+                403 => "the credentials do not grant access to this route",
+                _ => "authentication is temporarily unavailable",
+            },
+            ProxyError::Context(_) => "the token's claims cannot be forwarded",
             ProxyError::Internal => "the gateway failed to handle the request",
         }
     }
@@ -136,6 +155,16 @@ impl ProxyError {
         let mut builder = Response::builder();
         if let Ok(id) = HeaderValue::from_str(request_id) {
             builder = builder.header("x-request-id", id);
+        }
+        let challenge = match &self {
+            ProxyError::Auth(rejection) => rejection.www_authenticate(),
+            ProxyError::Context(_) => {
+                Some(HeaderValue::from_static("Bearer error=\"invalid_token\""))
+            }
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            builder = builder.header(header::WWW_AUTHENTICATE, challenge);
         }
         if let ProxyError::MethodNotAllowed(allow) = &self {
             let allow: Vec<&str> = allow.iter().map(http::Method::as_str).collect();

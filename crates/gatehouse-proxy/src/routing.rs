@@ -138,6 +138,8 @@ mod tests {
             rewrite_prefix: None,
             max_body_bytes: 1024,
             request_timeout: None,
+            auth: gatehouse_auth::RoutePolicy::public(),
+            forward_authorization: false,
         }
     }
 

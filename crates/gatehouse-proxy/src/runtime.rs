@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use gatehouse_auth::{AuthOptions, Authenticator, BuildError, CancellationToken};
 use gatehouse_config::Config;
 
 use crate::routing::Router;
@@ -18,12 +19,29 @@ pub struct Runtime {
     pub router: Router,
     /// Upstream pools, indexed like `config.upstreams`.
     pub upstreams: Vec<Arc<Upstream>>,
+    /// Edge authentication, when providers are configured.
+    pub auth: Option<Arc<Auth>>,
+}
+
+/// A running authenticator; its key refresh stops when the last generation using it is gone.
+#[derive(Debug)]
+pub struct Auth {
+    /// The authenticator.
+    pub authenticator: Authenticator,
+    providers: Vec<gatehouse_auth::ProviderConfig>,
+    stop: CancellationToken,
+}
+
+impl Drop for Auth {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 impl Runtime {
     /// Builds a generation. Pools whose configuration did not change are taken over from
     /// `previous`, keeping their pooled connections and health state.
-    pub fn build(config: Config, previous: Option<&Runtime>) -> Self {
+    pub fn build(config: Config, previous: Option<&Runtime>) -> Result<Self, BuildError> {
         let upstreams = config
             .upstreams
             .iter()
@@ -34,10 +52,26 @@ impl Runtime {
                     .unwrap_or_else(|| Arc::new(Upstream::new(wanted.clone())))
             })
             .collect();
-        Runtime {
+        let auth = match previous.and_then(|p| p.auth.as_ref()) {
+            // Same providers: keep the keys, the verified-token cache and the refresh tasks.
+            Some(auth) if auth.providers == config.providers => Some(auth.clone()),
+            _ if config.providers.is_empty() => None,
+            _ => {
+                let authenticator = Authenticator::new(&config.providers, AuthOptions::default())?;
+                let stop = CancellationToken::new();
+                authenticator.start(stop.clone());
+                Some(Arc::new(Auth {
+                    authenticator,
+                    providers: config.providers.clone(),
+                    stop,
+                }))
+            }
+        };
+        Ok(Runtime {
             router: Router::new(&config.routes),
             upstreams,
+            auth,
             config: Arc::new(config),
-        }
+        })
     }
 }

@@ -1,5 +1,6 @@
-//! The request path, stage by stage: check framing → normalise the path → route → bound the
-//! body → rewrite headers → forward → respond. Each stage either hands the request on or ends it
+//! The request path, stage by stage: check framing → normalise the path → route → authenticate
+//! → bound the body → rewrite headers (token and spoofed identity out, verified context in) →
+//! forward → respond. Each stage either hands the request on or ends it
 //! with a `ProxyError`, which `respond` renders.
 
 use std::net::SocketAddr;
@@ -82,6 +83,8 @@ pub async fn handle(
         upstream = outcome.upstream.as_deref().unwrap_or("-"),
         endpoint = outcome.endpoint.as_deref().unwrap_or("-"),
         error = outcome.error.unwrap_or("-"),
+        auth_failure = outcome.auth.unwrap_or("-"),
+        authenticated = outcome.subject_present,
         client = %connection.peer.ip(),
     );
     let (parts, body) = response.into_parts();
@@ -97,6 +100,8 @@ struct Outcome {
     upstream: Option<String>,
     endpoint: Option<String>,
     error: Option<&'static str>,
+    auth: Option<&'static str>,
+    subject_present: bool,
 }
 
 async fn proxy(
@@ -137,7 +142,23 @@ async fn proxy(
         .ok_or(ProxyError::Internal)?;
     outcome.upstream = Some(upstream.config.name.clone());
 
-    // 4. Bound the body: a declared length over the limit is refused before any byte is read.
+    // 4. Authenticate: the route's policy decides whether a token is needed.
+    let identity = match (&runtime.auth, route.config.auth.mode) {
+        (_, gatehouse_auth::AuthMode::Public) => None,
+        (Some(auth), _) => auth
+            .authenticator
+            .authenticate(request.headers(), &route.config.auth)
+            .await
+            .map_err(|rejection| {
+                outcome.auth = Some(rejection.reason());
+                ProxyError::Auth(rejection)
+            })?,
+        // Validation makes this unreachable: a non-public route needs providers. Fail closed.
+        (None, _) => return Err(ProxyError::Internal),
+    };
+    outcome.subject_present = identity.is_some();
+
+    // 5. Bound the body: a declared length over the limit is refused before any byte is read.
     let limit = route.config.max_body_bytes;
     let declared = request
         .headers()
@@ -148,12 +169,21 @@ async fn proxy(
         return Err(ProxyError::BodyTooLarge);
     }
 
-    // 5. Rewrite headers: hop-by-hop out first, then the gateway's own in.
+    // 6. Rewrite headers: hop-by-hop out first, then the token and every client-supplied
+    //    identity header, then the gateway's own. The order is what makes spoofing impossible.
     let websocket = request.version() == http::Version::HTTP_11
         && headers::is_websocket_upgrade(request.headers());
     let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
     let (mut parts, incoming) = request.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers, websocket);
+    if !route.config.forward_authorization {
+        parts.headers.remove(header::AUTHORIZATION);
+    }
+    gatehouse_context::strip_reserved(&mut parts.headers);
+    if let Some(identity) = &identity {
+        gatehouse_context::write_headers(identity, &mut parts.headers)
+            .map_err(ProxyError::Context)?;
+    }
     let listener = &runtime.config.listener;
     headers::set_forwarded(
         &mut parts.headers,
@@ -176,7 +206,7 @@ async fn proxy(
         .map_err(|_| ProxyError::BadRequest("invalid_path"))?;
     let body = RequestBody::new(incoming, limit, listener.body_read_timeout).boxed();
 
-    // 6. Forward and respond.
+    // 7. Forward and respond.
     let outbound = Outbound {
         parts,
         body,

@@ -382,3 +382,23 @@ async fn head_and_methods_pass_through() {
         assert_eq!(response.json()["method"], method.as_str());
     }
 }
+
+#[tokio::test]
+async fn identity_headers_and_tokens_never_pass_even_without_providers() {
+    let (_upstream, gw) = setup().await;
+    let request = "GET /api/spoof HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-User-Id: admin\r\n\
+                   x_user_roles: admin\r\nX_USER-PERMISSIONS: *\r\nx-user-context-version: 1\r\n\
+                   Authorization: Bearer abc.def.ghi\r\n\r\n";
+    let response = raw_exchange(gw.addr, request.as_bytes(), Duration::from_secs(5)).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let seen: serde_json::Value = serde_json::from_str(body).expect(&response);
+    for name in seen["headers"].as_object().unwrap().keys() {
+        let folded = name.to_ascii_lowercase().replace('_', "-");
+        assert!(
+            !folded.starts_with("x-user-"),
+            "{name} reached the upstream"
+        );
+        assert_ne!(folded, "authorization");
+    }
+}

@@ -32,7 +32,8 @@ impl TestGateway {
 
     /// Starts a gateway from a validated configuration.
     pub async fn start_config(config: gatehouse_config::Config) -> Self {
-        let gateway = Arc::new(Gateway::new(config, Registry::default(), Vec::new()));
+        let gateway =
+            Arc::new(Gateway::new(config, Registry::default(), Vec::new()).expect("build gateway"));
         let bound = gateway.bind().await.expect("bind gateway");
         let addr = bound.local_addr().expect("gateway address");
         let admin = bound.admin_addr().expect("admin address");

@@ -20,7 +20,10 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let watch_interval = config.reload.watch_interval;
-        let gateway = Arc::new(Gateway::new(config, Registry::default(), Vec::new()));
+        let gateway = Arc::new(
+            Gateway::new(config, Registry::default(), Vec::new())
+                .context("cannot set up the gateway")?,
+        );
         let bound = gateway.bind().await.context("cannot bind the listeners")?;
         info!(
             listen = %bound.local_addr()?,
