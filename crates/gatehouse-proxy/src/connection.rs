@@ -103,15 +103,19 @@ pub async fn serve<IO>(
     let _gauge = shared.metrics.connection_opened();
     let settings = shared.runtime().config.listener.clone();
     let activity = Arc::new(Activity::new());
+    let ambiguity = Arc::new(crate::sniff::Ambiguity::default());
     let connection = Arc::new(Connection {
         peer,
         scheme,
         activity: activity.clone(),
+        ambiguity: ambiguity.clone(),
+        requests: AtomicUsize::new(0),
     });
     let handler = shared.clone();
     let service =
         service_fn(move |request| service::handle(handler.clone(), connection.clone(), request));
     let builder = builder(&settings);
+    let io = crate::sniff::SniffedIo::new(io, ambiguity);
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(conn);
 

@@ -1,6 +1,7 @@
 //! The gateway's request path. Read the modules in the order a request meets them:
 //!
-//! 1. [`listener`] accepts connections; [`connection`] serves HTTP/1.1 and h2c on each.
+//! 1. [`listener`] accepts connections; [`connection`] serves HTTP/1.1 and h2c on each, with
+//!    [`sniff`] following HTTP/1 framing beside hyper to catch ambiguous requests.
 //! 2. [`service`] runs the stages for every request:
 //!    [`framing`] (refuse ambiguous messages) → [`normalize`] (one canonical path) →
 //!    [`routing`] (pick the route) → [`body`] (bound the body) → [`headers`] (hop-by-hop out,
@@ -25,6 +26,7 @@ pub mod respond;
 pub mod routing;
 pub mod runtime;
 pub mod service;
+pub mod sniff;
 pub mod upstream;
 
 pub use gateway::{Bound, Gateway, ReadinessCheck, ReloadError};

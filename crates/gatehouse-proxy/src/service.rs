@@ -32,6 +32,10 @@ pub struct Connection {
     pub scheme: &'static str,
     /// In-flight tracking for the idle timeout.
     pub activity: Arc<Activity>,
+    /// Which HTTP/1 request on this connection had both framing headers.
+    pub ambiguity: Arc<crate::sniff::Ambiguity>,
+    /// Requests seen on this connection so far.
+    pub requests: std::sync::atomic::AtomicUsize,
 }
 
 /// Handles one request; never fails, since every failure is itself a response.
@@ -42,6 +46,12 @@ pub async fn handle(
 ) -> Result<Response<ProxyBody>, std::convert::Infallible> {
     let started = Instant::now();
     let busy = connection.activity.start();
+    let index = connection
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+        + 1;
+    let ambiguous =
+        request.version() <= http::Version::HTTP_11 && connection.ambiguity.is_ambiguous(index);
     let runtime = shared.runtime();
     let request_id = request_id(request.headers());
     let grpc = is_grpc(request.headers());
@@ -57,6 +67,7 @@ pub async fn handle(
         &connection,
         request,
         &request_id,
+        ambiguous,
         &mut outcome,
     )
     .await
@@ -110,9 +121,13 @@ async fn proxy(
     connection: &Connection,
     mut request: Request<Incoming>,
     request_id: &str,
+    ambiguous: bool,
     outcome: &mut Outcome,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     // 1. Framing: refuse anything whose length or host could be read two ways.
+    if ambiguous {
+        return Err(ProxyError::BadRequest("ambiguous_request"));
+    }
     let authority = request.uri().authority().map(|a| a.as_str().to_owned());
     framing::check(request.headers(), request.version(), authority.as_deref())
         .map_err(|_| ProxyError::BadRequest("ambiguous_request"))?;
