@@ -195,7 +195,7 @@ mod tests {
             5,
             Duration::from_secs(1),
         );
-        let err = body.collect().await.err().expect("over the limit");
+        let err = body.collect().await.expect_err("over the limit");
         assert_eq!(
             find_request_body_error(err.as_ref()),
             Some(RequestBodyError::TooLarge)
@@ -214,7 +214,7 @@ mod tests {
             Result<Frame<Bytes>, BoxError>,
         >());
         let body = RequestBody::new(stalled, 100, Duration::from_secs(5));
-        let err = body.collect().await.err().expect("stalled");
+        let err = body.collect().await.expect_err("stalled");
         assert_eq!(
             find_request_body_error(err.as_ref()),
             Some(RequestBodyError::Timeout)

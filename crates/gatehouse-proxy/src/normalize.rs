@@ -103,7 +103,7 @@ fn decode_unreserved(raw: &[u8]) -> Result<String, PathError> {
                 i += 3;
             }
             b'\\' => return Err(PathError::ForbiddenByte),
-            b if b < 0x21 || b >= 0x7F => return Err(PathError::ForbiddenByte),
+            b if !(0x21..0x7F).contains(&b) => return Err(PathError::ForbiddenByte),
             b => {
                 out.push(char::from(b));
                 i += 1;

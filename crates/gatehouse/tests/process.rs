@@ -18,7 +18,7 @@ struct Running {
     child: Child,
     addr: SocketAddr,
     admin: SocketAddr,
-    lines: Arc<std::sync::mpsc::Receiver<String>>,
+    lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl Running {
@@ -78,6 +78,8 @@ fn write_config(dir: &Path, upstream: &EchoServer, prefix: &str, extra: &str) ->
     path
 }
 
+// `Running` kills and waits for the child when dropped.
+#[allow(clippy::zombie_processes)]
 fn start(config: &Path) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(["run", "--config"])
@@ -108,7 +110,7 @@ fn start(config: &Path) -> Running {
                 child,
                 addr: json["listen"].as_str().unwrap().parse().unwrap(),
                 admin: json["admin"].as_str().unwrap().parse().unwrap(),
-                lines: Arc::new(rx),
+                lines: rx,
             };
         }
     }
