@@ -10,6 +10,8 @@ fn reference_example_is_valid() {
     assert_eq!(config.routes.len(), 3);
     assert_eq!(config.upstreams.len(), 2);
     assert_eq!(config.routes[0].rewrite_prefix.as_deref(), Some("/orders"));
+    assert_eq!(config.providers.len(), 2);
+    assert_eq!(config.routes[0].auth.providers, ["keycloak", "partners"]);
 }
 
 #[test]
@@ -31,4 +33,16 @@ fn syntax_errors_name_the_place() {
     let err = gatehouse_config::parse("routes:\n  - match: { prefix: /a }\n    upstreem: x\n")
         .unwrap_err();
     assert!(err.to_string().contains("upstreem"), "{err}");
+}
+
+#[test]
+fn routes_must_state_their_policy_once_providers_exist() {
+    let err = gatehouse_config::parse(
+        "providers:\n  - name: idp\n    issuer: https://id.example\n    audiences: [api]\n    keys: { discovery: true }\nupstreams:\n  a:\n    endpoints: [\"127.0.0.1:1\"]\nroutes:\n  - match: { prefix: /x }\n    upstream: a\n  - match: { prefix: /y }\n    upstream: a\n    auth: { mode: required, providers: [other] }\n",
+    )
+    .unwrap_err();
+    let issues = err.issues();
+    assert!(issues[0].starts_with("routes[0].auth:"), "{issues:#?}");
+    assert!(issues[1].starts_with("routes[1].auth"), "{issues:#?}");
+    assert!(issues[1].contains("other"), "{issues:#?}");
 }
