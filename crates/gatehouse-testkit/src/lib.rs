@@ -5,6 +5,7 @@
 pub mod client;
 pub mod gateway;
 pub mod grpc;
+pub mod idp;
 pub mod upstream;
 pub mod wait;
 pub mod websocket;
