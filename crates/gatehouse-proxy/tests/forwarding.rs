@@ -404,3 +404,18 @@ async fn identity_headers_and_tokens_never_pass_even_without_providers() {
         assert_ne!(folded, "authorization");
     }
 }
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order() {
+    let (_upstream, gw) = setup().await;
+    let request = "GET /api/first HTTP/1.1\r\nHost: t\r\n\r\n\
+                   POST /api/second HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc\
+                   GET /api/third HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    let response = raw_exchange(gw.addr, request.as_bytes(), Duration::from_secs(5)).await;
+    assert_eq!(response.matches("HTTP/1.1 200 OK").count(), 3, "{response}");
+    let first = response.find("/api/first").unwrap();
+    let second = response.find("/api/second").unwrap();
+    let third = response.find("/api/third").unwrap();
+    assert!(first < second && second < third, "{response}");
+    assert!(response.contains("\"body_bytes\":3"));
+}

@@ -32,15 +32,20 @@ impl Running {
 
     /// Waits (bounded) for a log line containing `needle`.
     fn wait_for_log(&self, needle: &str, deadline: Duration) -> bool {
+        self.next_log_matching(needle, deadline).is_some()
+    }
+
+    /// The next log line containing `needle`, waiting at most `deadline`.
+    fn next_log_matching(&self, needle: &str, deadline: Duration) -> Option<String> {
         let until = std::time::Instant::now() + deadline;
         while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
             match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return true,
+                Ok(line) if line.contains(needle) => return Some(line),
                 Ok(_) => continue,
-                Err(_) => return false,
+                Err(_) => return None,
             }
         }
-        false
+        None
     }
 
     fn wait_exit(&mut self, deadline: Duration) -> Option<i32> {
