@@ -187,10 +187,12 @@ impl ClaimMapping {
 }
 
 /// Values of every path, from arrays of strings or space-delimited strings, de-duplicated in order.
+/// Collection stops one past `MAX_VALUES`: that bounds the work, and the surplus value makes the
+/// context contract refuse the identity instead of silently forwarding a truncated list.
 fn collect_values(paths: &[ClaimPath], claims: &Value) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |value: &str| {
-        if !value.is_empty() && out.len() < MAX_VALUES && !out.iter().any(|v| v == value) {
+        if !value.is_empty() && out.len() <= MAX_VALUES && !out.iter().any(|v| v == value) {
             out.push(value.to_owned());
         }
     };

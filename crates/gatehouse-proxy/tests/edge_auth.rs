@@ -551,3 +551,53 @@ async fn readyz_waits_for_keys() {
         assert_eq!(response.seen_header("x-user-id"), ["early"]);
     }
 }
+
+#[tokio::test]
+async fn claim_values_cannot_inject_headers_and_oversize_contexts_are_refused() {
+    let s = setup().await;
+    let nasty = [
+        "admin\r\nx-user-id: root",
+        "a,b",
+        "é ü 日本",
+        "x=y;z",
+        "\u{0}nul",
+    ];
+    let claims = claims_with(
+        &s.idp.issuer(),
+        json!({ "sub": "user\r\nx-injected: 1", "realm_access": { "roles": nasty } }),
+    );
+    let response = with_token(&s.gw, "/required/x", &token(&s.key, "k1", &claims)).await;
+    assert_eq!(response.status, StatusCode::OK, "{:?}", response.body);
+    // The upstream got headers that decode, through the contract, to exactly the claims.
+    let mut seen = http::HeaderMap::new();
+    for (name, values) in response.json()["headers"].as_object().unwrap() {
+        for v in values.as_array().unwrap() {
+            seen.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(v.as_str().unwrap()).unwrap(),
+            );
+        }
+    }
+    assert!(!seen.contains_key("x-injected"));
+    let identity = gatehouse_context::read_headers(&seen).unwrap().unwrap();
+    assert_eq!(identity.subject, "user\r\nx-injected: 1");
+    for role in nasty {
+        assert!(
+            identity.roles.iter().any(|r| r == role),
+            "{:?}",
+            identity.roles
+        );
+    }
+
+    // More roles than the contract carries: refused at the edge, never truncated silently.
+    let many: Vec<String> = (0..300).map(|i| format!("r{i}")).collect();
+    let claims = claims_with(
+        &s.idp.issuer(),
+        json!({ "sub": "u", "realm_access": { "roles": many } }),
+    );
+    let hits = s.upstream.hits();
+    let response = with_token(&s.gw, "/required/x", &token(&s.key, "k1", &claims)).await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    assert!(challenge(&response).contains("invalid_token"));
+    assert_eq!(s.upstream.hits(), hits);
+}
