@@ -24,6 +24,8 @@ pub struct Shared {
     runtime: ArcSwap<Runtime>,
     /// The request-path metrics.
     pub metrics: Metrics,
+    /// Series for requests no route took.
+    pub unmatched: crate::metrics::RouteMetrics,
     serving: AtomicBool,
     readiness: Vec<ReadinessCheck>,
 }
@@ -92,7 +94,8 @@ impl Gateway {
     ) -> Result<Self, ReloadError> {
         let metrics = Metrics::new(&mut registry);
         let shared = Arc::new(Shared {
-            runtime: ArcSwap::from_pointee(Runtime::build(config, None)?),
+            runtime: ArcSwap::from_pointee(Runtime::build(config, None, &metrics)?),
+            unmatched: metrics.for_route("unmatched"),
             metrics,
             serving: AtomicBool::new(false),
             readiness,
@@ -122,7 +125,7 @@ impl Gateway {
         } else if config.admin.address != current.config.admin.address {
             Err(ReloadError::AddressChanged("admin.address"))
         } else {
-            Runtime::build(config, Some(&current))
+            Runtime::build(config, Some(&current), &self.shared.metrics)
                 .map(|next| self.shared.runtime.store(Arc::new(next)))
                 .map_err(ReloadError::from)
         };

@@ -31,6 +31,24 @@ struct ReloadLabels {
 
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
+const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// One route's request counters (by status class) and latency histogram.
+#[derive(Debug, Clone)]
+pub struct RouteMetrics {
+    classes: [Counter; 5],
+    duration: Histogram,
+}
+
+impl RouteMetrics {
+    /// Counts an answered request.
+    pub fn record(&self, status: u16, seconds: f64) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.classes[class].inc();
+        self.duration.observe(seconds);
+    }
+}
+
 /// Handles to every metric the request path updates.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -85,26 +103,24 @@ impl Metrics {
         metrics
     }
 
-    /// Counts an answered request.
-    pub fn request(&self, route: &str, status: u16, seconds: f64) {
-        let status_class = match status {
-            100..=199 => "1xx",
-            200..=299 => "2xx",
-            300..=399 => "3xx",
-            400..=499 => "4xx",
-            _ => "5xx",
-        };
-        self.requests
-            .get_or_create(&RequestLabels {
-                route: route.to_owned(),
-                status_class,
-            })
-            .inc();
-        self.duration
+    /// Handles to one route's series, resolved once per configuration generation so the
+    /// request path never formats, hashes or allocates label sets.
+    pub fn for_route(&self, route: &str) -> RouteMetrics {
+        let classes = STATUS_CLASSES.map(|status_class| {
+            self.requests
+                .get_or_create(&RequestLabels {
+                    route: route.to_owned(),
+                    status_class,
+                })
+                .clone()
+        });
+        let duration = self
+            .duration
             .get_or_create(&RouteLabels {
                 route: route.to_owned(),
             })
-            .observe(seconds);
+            .clone();
+        RouteMetrics { classes, duration }
     }
 
     /// Counts a failed upstream exchange.

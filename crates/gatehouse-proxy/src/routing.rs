@@ -12,6 +12,8 @@ use http::Method;
 pub struct Route {
     /// The validated configuration.
     pub config: RouteConfig,
+    /// Position in the configuration file, which indexes per-route state such as metrics.
+    pub index: usize,
 }
 
 impl Route {
@@ -79,8 +81,8 @@ impl Router {
         let mut routes: Vec<(usize, Arc<Route>)> = routes
             .iter()
             .cloned()
-            .map(|config| Arc::new(Route { config }))
             .enumerate()
+            .map(|(index, config)| (index, Arc::new(Route { config, index })))
             .collect();
         routes.sort_by(|(ia, a), (ib, b)| {
             b.config
@@ -207,20 +209,20 @@ mod tests {
     fn rewrite() {
         let mut config = route("r", "/api/orders", None, &[]);
         config.rewrite_prefix = Some("/orders".to_owned());
-        let r = Route { config };
+        let r = Route { config, index: 0 };
         assert_eq!(r.rewrite("/api/orders"), "/orders");
         assert_eq!(r.rewrite("/api/orders/"), "/orders/");
         assert_eq!(r.rewrite("/api/orders/7"), "/orders/7");
 
         let mut config = route("r", "/api", None, &[]);
         config.rewrite_prefix = Some("/".to_owned());
-        let r = Route { config };
+        let r = Route { config, index: 0 };
         assert_eq!(r.rewrite("/api"), "/");
         assert_eq!(r.rewrite("/api/x"), "/x");
 
         let mut config = route("r", "/", None, &[]);
         config.rewrite_prefix = Some("/v1".to_owned());
-        let r = Route { config };
+        let r = Route { config, index: 0 };
         assert_eq!(r.rewrite("/"), "/v1");
         assert_eq!(r.rewrite("/x"), "/v1/x");
     }

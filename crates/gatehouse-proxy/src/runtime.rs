@@ -7,6 +7,7 @@ use std::sync::Arc;
 use gatehouse_auth::{AuthOptions, Authenticator, BuildError, CancellationToken};
 use gatehouse_config::Config;
 
+use crate::metrics::{Metrics, RouteMetrics};
 use crate::routing::Router;
 use crate::upstream::Upstream;
 
@@ -21,6 +22,8 @@ pub struct Runtime {
     pub upstreams: Vec<Arc<Upstream>>,
     /// Edge authentication, when providers are configured.
     pub auth: Option<Arc<Auth>>,
+    /// Metric handles, indexed like `config.routes`.
+    pub route_metrics: Vec<RouteMetrics>,
 }
 
 /// A running authenticator; its key refresh stops when the last generation using it is gone.
@@ -41,7 +44,11 @@ impl Drop for Auth {
 impl Runtime {
     /// Builds a generation. Pools whose configuration did not change are taken over from
     /// `previous`, keeping their pooled connections and health state.
-    pub fn build(config: Config, previous: Option<&Runtime>) -> Result<Self, BuildError> {
+    pub fn build(
+        config: Config,
+        previous: Option<&Runtime>,
+        metrics: &Metrics,
+    ) -> Result<Self, BuildError> {
         let upstreams = config
             .upstreams
             .iter()
@@ -69,6 +76,11 @@ impl Runtime {
         };
         Ok(Runtime {
             router: Router::new(&config.routes),
+            route_metrics: config
+                .routes
+                .iter()
+                .map(|r| metrics.for_route(&r.name))
+                .collect(),
             upstreams,
             auth,
             config: Arc::new(config),

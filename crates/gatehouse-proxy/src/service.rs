@@ -80,8 +80,16 @@ pub async fn handle(
     };
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    let route = outcome.route.as_deref().unwrap_or("unmatched");
-    shared.metrics.request(route, status, elapsed.as_secs_f64());
+    let route_metrics = outcome
+        .route
+        .as_ref()
+        .and_then(|r| runtime.route_metrics.get(r.index))
+        .unwrap_or(&shared.unmatched);
+    route_metrics.record(status, elapsed.as_secs_f64());
+    let route = outcome
+        .route
+        .as_ref()
+        .map_or("unmatched", |r| r.config.name.as_str());
     info!(
         target: "access",
         request_id = %request_id,
@@ -91,8 +99,8 @@ pub async fn handle(
         route,
         status,
         duration_ms = elapsed.as_secs_f64() * 1000.0,
-        upstream = outcome.upstream.as_deref().unwrap_or("-"),
-        endpoint = outcome.endpoint.as_deref().unwrap_or("-"),
+        upstream = outcome.upstream.as_ref().map_or("-", |u| u.config.name.as_str()),
+        endpoint = outcome.endpoint.as_ref().map_or("-", |e| e.authority.as_str()),
         error = outcome.error.unwrap_or("-"),
         auth_failure = outcome.auth.unwrap_or("-"),
         authenticated = outcome.subject_present,
@@ -107,9 +115,9 @@ pub async fn handle(
 
 #[derive(Default)]
 struct Outcome {
-    route: Option<String>,
-    upstream: Option<String>,
-    endpoint: Option<String>,
+    route: Option<Arc<crate::routing::Route>>,
+    upstream: Option<Arc<crate::upstream::Upstream>>,
+    endpoint: Option<Arc<crate::upstream::Endpoint>>,
     error: Option<&'static str>,
     auth: Option<&'static str>,
     subject_present: bool,
@@ -150,12 +158,12 @@ async fn proxy(
         RouteMatch::MethodNotAllowed { allow } => return Err(ProxyError::MethodNotAllowed(allow)),
         RouteMatch::NotFound => return Err(ProxyError::RouteNotFound),
     };
-    outcome.route = Some(route.config.name.clone());
+    outcome.route = Some(route.clone());
     let upstream = runtime
         .upstreams
         .get(route.config.upstream)
         .ok_or(ProxyError::Internal)?;
-    outcome.upstream = Some(upstream.config.name.clone());
+    outcome.upstream = Some(upstream.clone());
 
     // 4. Authenticate: the route's policy decides whether a token is needed.
     let identity = match (&runtime.auth, route.config.auth.mode) {
@@ -233,11 +241,11 @@ async fn proxy(
     };
     match forward::forward(upstream, outbound, request_id, &shared.metrics).await {
         Ok(forwarded) => {
-            outcome.endpoint = Some(forwarded.endpoint.authority.to_string());
+            outcome.endpoint = Some(forwarded.endpoint);
             Ok(forwarded.response)
         }
         Err((error, endpoint)) => {
-            outcome.endpoint = endpoint.map(|e| e.authority.to_string());
+            outcome.endpoint = endpoint;
             Err(error)
         }
     }
