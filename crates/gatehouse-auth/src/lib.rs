@@ -34,7 +34,7 @@ pub use algorithm::{DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS};
 pub use authenticator::{AuthOptions, Authenticator, BuildError};
 pub use bearer::DEFAULT_MAX_TOKEN_BYTES;
 pub use claim_path::ClaimPath;
-pub use claims::{ClaimMappingConfig, ClaimPreset};
+pub use claims::{ClaimMapping, ClaimMappingConfig, ClaimPreset};
 pub use config::{
     KeysConfig, ProviderConfig, RefreshConfig, Secret, StaticKeyConfig, validate_providers,
 };
