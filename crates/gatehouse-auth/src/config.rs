@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use crate::algorithm::{DEFAULT_ALGORITHMS, is_hmac, parse_algorithm};
 use crate::claims::ClaimMappingConfig;
-use crate::duration::ConfigDuration;
 use crate::issue::ConfigIssue;
-use crate::size::ByteSize;
+use gatehouse_units::ByteSize;
+use gatehouse_units::ConfigDuration;
 
 /// Shortest HMAC secret accepted: RFC 7518 asks for at least the hash size, 256 bits for HS256.
 pub const MIN_HMAC_SECRET_BYTES: usize = 32;

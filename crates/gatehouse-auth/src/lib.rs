@@ -18,7 +18,6 @@ mod cache;
 mod claim_path;
 mod claims;
 mod config;
-mod duration;
 mod fetch;
 mod issue;
 mod keys;
@@ -26,7 +25,6 @@ mod metrics;
 mod policy;
 mod provider;
 mod rejection;
-mod size;
 mod token;
 mod verify;
 
@@ -38,12 +36,12 @@ pub use claims::{ClaimMapping, ClaimMappingConfig, ClaimPreset};
 pub use config::{
     KeysConfig, ProviderConfig, RefreshConfig, Secret, StaticKeyConfig, validate_providers,
 };
-pub use duration::{ConfigDuration, parse_duration};
 pub use fetch::{FetchError, HttpClientOptions};
 pub use gatehouse_context::Identity;
+pub use gatehouse_units::{ByteSize, parse_size};
+pub use gatehouse_units::{ConfigDuration, parse_duration};
 pub use issue::ConfigIssue;
 pub use keys::KeyError;
 pub use policy::{AuthMode, Grants, Requirement, RoutePolicy};
 pub use rejection::Rejection;
-pub use size::{ByteSize, parse_size};
 pub use tokio_util::sync::CancellationToken;

@@ -5,12 +5,11 @@
 mod error;
 mod model;
 mod raw;
-mod units;
 mod validate;
 
 pub use error::{ConfigError, Issue};
+pub use gatehouse_units::{parse_duration, parse_size};
 pub use model::*;
-pub use units::{parse_duration, parse_size};
 
 /// Largest configuration file read; a larger one is refused rather than parsed.
 pub const MAX_CONFIG_BYTES: u64 = 4 << 20;

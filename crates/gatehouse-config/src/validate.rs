@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::error::{ConfigError, Issue};
 use crate::model::*;
 use crate::raw::{self, Scalar};
-use crate::units::{parse_duration, parse_size};
+use gatehouse_units::{parse_duration, parse_size};
 
 /// hyper refuses a smaller read buffer than this for HTTP/1.
 const MIN_HEADER_BYTES: u64 = 8 << 10;

@@ -1,4 +1,4 @@
-//! Byte sizes in configuration, written as `65536`, `"64KiB"` or `"1MiB"`.
+//! Byte sizes in configuration, written as `65536`, `"64KiB"`, `"1MiB"` or `"1GiB"`.
 
 use std::fmt;
 
@@ -32,23 +32,28 @@ impl fmt::Display for ByteSize {
     }
 }
 
-/// Parses `"512"`, `"64KiB"` or `"1MiB"` into bytes.
+/// Parses a byte size: a plain number of bytes or a number with `KiB`, `MiB`, `GiB` (or `KB`, `MB`,
+/// `GB` as powers of ten).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let value: u64 = digits
-        .parse()
-        .map_err(|_| format!("\"{text}\" is not a size; write it like \"64KiB\" or \"1MiB\""))?;
-    let factor: u64 = match unit {
+    let value: u64 = digits.parse().map_err(|_| {
+        format!("\"{text}\" is not a size; write it like \"16KiB\", \"10MiB\" or 65536")
+    })?;
+    let factor: u64 = match unit.trim() {
         "" | "B" => 1,
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
-        _ => {
+        "GiB" => 1 << 30,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => {
             return Err(format!(
-                "\"{text}\" has an unknown unit \"{unit}\"; use B, KiB or MiB"
+                "\"{text}\" has an unknown unit \"{other}\"; use B, KiB, MiB, GiB, KB, MB or GB"
             ));
         }
     };
@@ -83,8 +88,13 @@ mod tests {
         assert_eq!(parse_size("512"), Ok(512));
         assert_eq!(parse_size("64KiB"), Ok(65536));
         assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("16KiB"), Ok(16384));
+        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
+        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
         assert!(parse_size("1.5MiB").is_err());
-        assert!(parse_size("1GB").is_err());
+        assert!(parse_size("10 parsecs").is_err());
+        assert!(parse_size("MiB").is_err());
+        assert!(parse_size("-1").is_err());
         assert!(parse_size("").is_err());
     }
 }
