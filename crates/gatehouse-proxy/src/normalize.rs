@@ -40,6 +40,9 @@ pub fn normalize_path(raw: &str) -> Result<String, PathError> {
     if raw.len() > MAX_PATH_BYTES {
         return Err(PathError::TooLong);
     }
+    if is_already_normal(raw.as_bytes()) {
+        return Ok(raw.to_owned());
+    }
     let decoded = decode_unreserved(raw.as_bytes())?;
 
     let mut segments: Vec<&str> = Vec::new();
@@ -113,6 +116,29 @@ fn decode_unreserved(raw: &[u8]) -> Result<String, PathError> {
     Ok(out)
 }
 
+/// The common case, checked in one pass: only plain bytes, no escapes, and no empty, `.` or
+/// `..` segment. Such a path is its own normal form.
+fn is_already_normal(raw: &[u8]) -> bool {
+    let mut segment_start = 0;
+    for (i, &b) in raw.iter().enumerate() {
+        match b {
+            b'%' | b'\\' | b';' => return false,
+            b if !(0x21..0x7F).contains(&b) => return false,
+            b'/' if i > 0 => {
+                let segment = &raw[segment_start..i];
+                if segment.is_empty() || segment == b"." || segment == b".." {
+                    return false;
+                }
+                segment_start = i + 1;
+            }
+            b'/' => segment_start = 1,
+            _ => {}
+        }
+    }
+    let last = &raw[segment_start..];
+    last != b"." && last != b".."
+}
+
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 fn hex(b: u8) -> Option<u8> {
@@ -175,6 +201,27 @@ mod tests {
             let once = normalize_path(p).unwrap();
             assert_eq!(normalize_path(&once).unwrap(), once);
         }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_full_normalisation() {
+        for p in [
+            "/", "/a", "/a/", "/a/b/c", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/..", "/.", "/..",
+            "/a.b/c..d/.e", "/a;b", "/a%41", "/a\\b", "/ab/",
+        ] {
+            if is_already_normal(p.as_bytes()) {
+                assert_eq!(decode_unreserved(p.as_bytes()).as_deref(), Ok(p), "{p}");
+                let segments: Vec<&str> = p.split('/').skip(1).collect();
+                let last = segments.len() - 1;
+                for (i, s) in segments.iter().enumerate() {
+                    assert!(*s != "." && *s != "..", "{p}");
+                    assert!(!s.is_empty() || i == last, "{p}");
+                }
+            }
+        }
+        assert!(is_already_normal(b"/a/b/"));
+        assert!(!is_already_normal(b"/a//b"));
+        assert!(!is_already_normal(b"/a/../b"));
     }
 
     #[test]

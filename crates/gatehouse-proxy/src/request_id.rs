@@ -29,20 +29,19 @@ fn well_formed(id: &[u8]) -> bool {
 
 /// A random 128-bit id in UUID v4 form.
 pub fn generate() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes: [u8; 16] = rand::random();
     bytes[6] = (bytes[6] & 0x0F) | 0x40;
     bytes[8] = (bytes[8] & 0x3F) | 0x80;
-    let hex = |range: std::ops::Range<usize>| -> String {
-        bytes[range].iter().map(|b| format!("{b:02x}")).collect()
-    };
-    format!(
-        "{}-{}-{}-{}-{}",
-        hex(0..4),
-        hex(4..6),
-        hex(6..8),
-        hex(8..10),
-        hex(10..16)
-    )
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0F)]));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -74,6 +73,9 @@ mod tests {
         let id = generate();
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
+        assert_eq!(id.matches('-').count(), 4);
+        assert_eq!(&id[8..9], "-");
+        assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
         assert_ne!(generate(), id);
     }
 }

@@ -70,11 +70,12 @@ impl Upstream {
     /// when none is healthy.
     pub fn pick(&self, exclude: Option<&Arc<Endpoint>>) -> Option<Arc<Endpoint>> {
         let now = endpoint::now_ms();
-        let healthy: Vec<&Arc<Endpoint>> = self
-            .endpoints
-            .iter()
-            .filter(|e| e.is_healthy(now) && exclude.is_none_or(|x| !Arc::ptr_eq(x, e)))
-            .collect();
+        let usable = |e: &Arc<Endpoint>| e.is_healthy(now) && exclude.is_none_or(|x| !Arc::ptr_eq(x, e));
+        // The usual pool is one endpoint: no need to gather candidates.
+        if let [only] = self.endpoints.as_slice() {
+            return usable(only).then(|| only.clone());
+        }
+        let healthy: Vec<&Arc<Endpoint>> = self.endpoints.iter().filter(|e| usable(e)).collect();
         self.balancer.pick(&healthy).cloned()
     }
 }

@@ -13,8 +13,12 @@ use crate::{logging, reload, signals};
 /// Loads the configuration, serves, and returns after a graceful shutdown.
 pub fn run(path: &Path) -> anyhow::Result<()> {
     let config = gatehouse_config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    logging::init(&config.logging)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let _logs = logging::init(&config.logging)?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = worker_threads()? {
+        builder.worker_threads(threads);
+    }
+    let runtime = builder
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -42,4 +46,18 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// Runtime worker threads from `GATEHOUSE_WORKER_THREADS` (default: one per core).
+fn worker_threads() -> anyhow::Result<Option<usize>> {
+    match std::env::var("GATEHOUSE_WORKER_THREADS") {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(error) => Err(anyhow::anyhow!("GATEHOUSE_WORKER_THREADS: {error}")),
+        Ok(value) => match value.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(anyhow::anyhow!(
+                "GATEHOUSE_WORKER_THREADS: expected a positive integer, got {value:?}"
+            )),
+        },
+    }
 }
