@@ -15,6 +15,7 @@ listen:
   address: 127.0.0.1:0
   max_header_bytes: 8KiB
   header_read_timeout: 500ms
+  body_read_timeout: 300ms
   max_body_bytes: 1MiB
 upstreams:
   echo:
@@ -418,4 +419,21 @@ async fn pipelined_requests_are_answered_in_order() {
     let third = response.find("/api/third").unwrap();
     assert!(first < second && second < third, "{response}");
     assert!(response.contains("\"body_bytes\":3"));
+}
+
+#[tokio::test]
+async fn a_stalled_body_is_cut_off_with_408() {
+    let (_upstream, gw) = setup().await;
+    let mut stream = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"POST /api/slow HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        .await
+        .unwrap();
+    // Nothing more is sent; the gateway must answer by itself within the deadline.
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("body_timeout"), "{response}");
 }
