@@ -206,8 +206,22 @@ mod tests {
     #[test]
     fn fast_path_agrees_with_full_normalisation() {
         for p in [
-            "/", "/a", "/a/", "/a/b/c", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/..", "/.", "/..",
-            "/a.b/c..d/.e", "/a;b", "/a%41", "/a\\b", "/ab/",
+            "/",
+            "/a",
+            "/a/",
+            "/a/b/c",
+            "/a//b",
+            "/a/./b",
+            "/a/../b",
+            "/a/.",
+            "/a/..",
+            "/.",
+            "/..",
+            "/a.b/c..d/.e",
+            "/a;b",
+            "/a%41",
+            "/a\\b",
+            "/ab/",
         ] {
             if is_already_normal(p.as_bytes()) {
                 assert_eq!(decode_unreserved(p.as_bytes()).as_deref(), Ok(p), "{p}");

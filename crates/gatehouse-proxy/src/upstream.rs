@@ -70,7 +70,8 @@ impl Upstream {
     /// when none is healthy.
     pub fn pick(&self, exclude: Option<&Arc<Endpoint>>) -> Option<Arc<Endpoint>> {
         let now = endpoint::now_ms();
-        let usable = |e: &Arc<Endpoint>| e.is_healthy(now) && exclude.is_none_or(|x| !Arc::ptr_eq(x, e));
+        let usable =
+            |e: &Arc<Endpoint>| e.is_healthy(now) && exclude.is_none_or(|x| !Arc::ptr_eq(x, e));
         // The usual pool is one endpoint: no need to gather candidates.
         if let [only] = self.endpoints.as_slice() {
             return usable(only).then(|| only.clone());
