@@ -33,12 +33,28 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
+    /// Run the reference system: a DEVELOPMENT-ONLY identity provider, the order, user and
+    /// inventory services, and the gateway in front of them.
+    Demo(commands::demo::Args),
+    /// Print a DEVELOPMENT-ONLY token for a demo user (alice, bob, carol).
+    Token(commands::token::Args),
+    /// Check Kubernetes manifests and gateway configuration for ways around the gateway.
+    Lint(commands::lint::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => commands::check::run(&config),
+        Command::Demo(args) => match commands::demo::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("gatehouse: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Token(args) => commands::token::run(&args),
+        Command::Lint(args) => commands::lint::run(&args),
         Command::Run { config } => match commands::run::run(&config) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
