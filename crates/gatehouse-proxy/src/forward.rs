@@ -15,7 +15,7 @@ use gatehouse_config::UpstreamProtocol;
 use crate::body::{self, Guarded, ProxyBody, RequestBodyError};
 use crate::headers;
 use crate::metrics::Metrics;
-use crate::request_id::REQUEST_ID;
+use crate::request_id::{REQUEST_ID, RequestId};
 use crate::respond::ProxyError;
 use crate::upstream::{Endpoint, Upstream};
 
@@ -44,7 +44,7 @@ pub struct Forwarded {
 pub async fn forward(
     upstream: &Upstream,
     outbound: Outbound,
-    request_id: &str,
+    request_id: &RequestId,
     metrics: &Metrics,
 ) -> Result<Forwarded, (ProxyError, Option<Arc<Endpoint>>)> {
     let Outbound {
@@ -113,17 +113,13 @@ async fn attempt(
     timeout: Duration,
     metrics: &Metrics,
 ) -> Result<(Response<Incoming>, crate::upstream::InFlight), Attempt> {
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    parts.uri = Uri::builder()
-        .scheme("http")
-        .authority(endpoint.authority.clone())
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(|_| Attempt::Failed(ProxyError::Internal))?;
+    let mut uri = std::mem::take(&mut parts.uri).into_parts();
+    uri.scheme = Some(http::uri::Scheme::HTTP);
+    uri.authority = Some(endpoint.authority.clone());
+    if uri.path_and_query.is_none() {
+        uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    }
+    parts.uri = Uri::from_parts(uri).map_err(|_| Attempt::Failed(ProxyError::Internal))?;
     let in_flight = endpoint.start();
     let request = Request::from_parts(parts, body);
     let name = upstream.config.name.as_str();
@@ -192,7 +188,7 @@ fn clone_parts(parts: &http::request::Parts) -> http::request::Parts {
 fn finish_response(
     response: Response<Incoming>,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
-    request_id: &str,
+    request_id: &RequestId,
     in_flight: crate::upstream::InFlight,
 ) -> Response<ProxyBody> {
     let switching = response.status() == http::StatusCode::SWITCHING_PROTOCOLS;
@@ -200,9 +196,7 @@ fn finish_response(
     let upgraded =
         switching && client_upgrade.is_some() && headers::is_websocket_upgrade(&parts.headers);
     headers::strip_hop_by_hop(&mut parts.headers, upgraded);
-    if let Ok(id) = http::HeaderValue::from_str(request_id) {
-        parts.headers.insert(REQUEST_ID, id);
-    }
+    parts.headers.insert(REQUEST_ID, request_id.header());
     if upgraded && let Some(client_upgrade) = client_upgrade {
         let upstream_response = Response::from_parts(parts.clone(), incoming);
         tokio::spawn(tunnel(client_upgrade, upstream_response, in_flight));

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-use crate::request_id::REQUEST_ID;
+use crate::request_id::{REQUEST_ID, RequestId};
 
 /// Headers that describe one connection, never the message (RFC 9110 §7.6.1), plus the
 /// non-standard ones that servers still honour.
@@ -93,7 +93,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 pub fn set_forwarded(
     headers: &mut HeaderMap,
     client: &ClientInfo,
-    request_id: &str,
+    request_id: &RequestId,
     trust_forwarded: bool,
 ) {
     let ip = client.ip.to_string();
@@ -130,14 +130,18 @@ pub fn set_forwarded(
     {
         headers.insert(host_name, host.clone());
     }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert(REQUEST_ID, v);
-    }
+    headers.insert(REQUEST_ID, request_id.header());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rid(id: &'static str) -> RequestId {
+        let mut h = HeaderMap::new();
+        h.insert(REQUEST_ID, HeaderValue::from_static(id));
+        crate::request_id::request_id(&h)
+    }
 
     fn client() -> ClientInfo {
         ClientInfo {
@@ -160,7 +164,7 @@ mod tests {
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("te", HeaderValue::from_static("gzip"));
         strip_hop_by_hop(&mut h, false);
-        set_forwarded(&mut h, &client(), "rid-1", false);
+        set_forwarded(&mut h, &client(), &rid("rid-1"), false);
         assert!(!h.contains_key("x-foo"));
         assert!(!h.contains_key("connection"));
         assert!(!h.contains_key("keep-alive"));
@@ -189,13 +193,13 @@ mod tests {
         h.insert("forwarded", HeaderValue::from_static("for=6.6.6.6"));
         h.insert("x-real-ip", HeaderValue::from_static("6.6.6.6"));
         let mut untrusted = h.clone();
-        set_forwarded(&mut untrusted, &client(), "r", false);
+        set_forwarded(&mut untrusted, &client(), &rid("r"), false);
         assert_eq!(untrusted["x-forwarded-for"], "127.0.0.9");
         assert_eq!(untrusted["x-forwarded-host"], "shop.example");
         assert!(!untrusted.contains_key("forwarded"));
         assert!(!untrusted.contains_key("x-real-ip"));
 
-        set_forwarded(&mut h, &client(), "r", true);
+        set_forwarded(&mut h, &client(), &rid("r"), true);
         assert_eq!(h["x-forwarded-for"], "6.6.6.6, 127.0.0.9");
         assert_eq!(h["x-forwarded-host"], "evil.example");
     }

@@ -1,22 +1,49 @@
 //! `x-request-id`: a client's id is kept when it is well-formed, so traces join up across
 //! systems; anything else is replaced, so the header can never carry an injection into logs.
 
-use http::HeaderMap;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
 
 /// Header name of the request id.
 pub const REQUEST_ID: &str = "x-request-id";
 
 const MAX_LEN: usize = 128;
 
+/// A request id, held as a header value so it is copied into requests and responses by
+/// reference count, never re-validated.
+#[derive(Debug, Clone)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The id as text (always ASCII: it is either well-formed or generated).
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or("-")
+    }
+
+    /// The id as a header value.
+    pub fn header(&self) -> HeaderValue {
+        self.0.clone()
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The request's id: the client's if exactly one well-formed value was sent, a new one otherwise.
-pub fn request_id(headers: &HeaderMap) -> String {
+pub fn request_id(headers: &HeaderMap) -> RequestId {
     let mut values = headers.get_all(REQUEST_ID).iter();
     match (values.next(), values.next()) {
-        (Some(v), None) if well_formed(v.as_bytes()) => {
-            String::from_utf8_lossy(v.as_bytes()).into_owned()
-        }
-        _ => generate(),
+        (Some(v), None) if well_formed(v.as_bytes()) => RequestId(v.clone()),
+        _ => RequestId(generated_header()),
     }
+}
+
+fn generated_header() -> HeaderValue {
+    HeaderValue::from_maybe_shared(Bytes::from(generate()))
+        .unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 fn well_formed(id: &[u8]) -> bool {
@@ -47,25 +74,24 @@ pub fn generate() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     #[test]
     fn keeps_well_formed_and_replaces_others() {
         let mut h = HeaderMap::new();
         h.insert(REQUEST_ID, HeaderValue::from_static("abc-123"));
-        assert_eq!(request_id(&h), "abc-123");
+        assert_eq!(request_id(&h).as_str(), "abc-123");
 
         h.insert(REQUEST_ID, HeaderValue::from_static("bad id\"with quotes"));
-        assert_ne!(request_id(&h), "bad id\"with quotes");
-        assert_eq!(request_id(&h).len(), 36);
+        assert_ne!(request_id(&h).as_str(), "bad id\"with quotes");
+        assert_eq!(request_id(&h).as_str().len(), 36);
 
         h.insert(REQUEST_ID, HeaderValue::from_static("a"));
         h.append(REQUEST_ID, HeaderValue::from_static("b"));
-        assert_eq!(request_id(&h).len(), 36);
+        assert_eq!(request_id(&h).as_str().len(), 36);
 
         let long = "x".repeat(MAX_LEN + 1);
         h.insert(REQUEST_ID, HeaderValue::from_str(&long).unwrap());
-        assert_ne!(request_id(&h), long);
+        assert_ne!(request_id(&h).as_str(), long);
     }
 
     #[test]

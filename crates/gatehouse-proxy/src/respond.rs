@@ -7,6 +7,7 @@ use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 
 use crate::body::{self, ProxyBody};
+use crate::request_id::{REQUEST_ID, RequestId};
 
 /// Where a failure came from, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,11 +152,8 @@ impl ProxyError {
     }
 
     /// Renders the response: JSON for HTTP clients, trailers-only for gRPC clients.
-    pub fn into_response(self, request_id: &str, grpc: bool) -> Response<ProxyBody> {
-        let mut builder = Response::builder();
-        if let Ok(id) = HeaderValue::from_str(request_id) {
-            builder = builder.header("x-request-id", id);
-        }
+    pub fn into_response(self, request_id: &RequestId, grpc: bool) -> Response<ProxyBody> {
+        let mut builder = Response::builder().header(REQUEST_ID, request_id.header());
         let challenge = match &self {
             ProxyError::Auth(rejection) => rejection.www_authenticate(),
             ProxyError::Context(_) => {
@@ -184,7 +182,7 @@ impl ProxyError {
                 "error": {
                     "code": self.code(),
                     "message": self.message(),
-                    "request_id": request_id,
+                    "request_id": request_id.as_str(),
                 }
             });
             builder

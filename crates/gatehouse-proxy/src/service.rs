@@ -18,7 +18,7 @@ use crate::forward::{self, Outbound};
 use crate::gateway::Shared;
 use crate::headers::{self, ClientInfo};
 use crate::normalize::normalize_path;
-use crate::request_id::request_id;
+use crate::request_id::{RequestId, request_id};
 use crate::respond::{ProxyError, is_grpc};
 use crate::routing::RouteMatch;
 use crate::{framing, runtime::Runtime};
@@ -58,7 +58,7 @@ pub async fn handle(
     let method = request.method().clone();
     let version = request.version();
     // Only the path is logged: a query string may carry credentials.
-    let raw_path = request.uri().path().to_owned();
+    let uri = request.uri().clone();
 
     let mut outcome = Outcome::default();
     let response = match proxy(
@@ -94,7 +94,7 @@ pub async fn handle(
         target: "access",
         request_id = %request_id,
         method = %method,
-        path = %raw_path,
+        path = uri.path(),
         version = ?version,
         route,
         status,
@@ -128,7 +128,7 @@ async fn proxy(
     runtime: &Runtime,
     connection: &Connection,
     mut request: Request<Incoming>,
-    request_id: &str,
+    request_id: &RequestId,
     ambiguous: bool,
     outcome: &mut Outcome,
 ) -> Result<Response<ProxyBody>, ProxyError> {
@@ -218,15 +218,17 @@ async fn proxy(
         request_id,
         listener.trust_forwarded_headers,
     );
-    let forwarded_path = route.rewrite(&path);
-    let path_and_query = match parts.uri.query() {
-        Some(q) => format!("{forwarded_path}?{q}"),
-        None => forwarded_path,
-    };
-    parts.uri = http::Uri::builder()
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(|_| ProxyError::BadRequest("invalid_path"))?;
+    let mut path_and_query = route.rewrite(&path);
+    if let Some(query) = parts.uri.query() {
+        path_and_query.push('?');
+        path_and_query.push_str(query);
+    }
+    let mut uri = http::uri::Parts::default();
+    uri.path_and_query = Some(
+        http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from(path_and_query))
+            .map_err(|_| ProxyError::BadRequest("invalid_path"))?,
+    );
+    parts.uri = http::Uri::from_parts(uri).map_err(|_| ProxyError::BadRequest("invalid_path"))?;
     let body = RequestBody::new(incoming, limit, listener.body_read_timeout).boxed();
 
     // 7. Forward and respond.
@@ -251,12 +253,67 @@ async fn proxy(
     }
 }
 
-/// The host a request names, lower case and without port, for route matching.
-fn host_without_port(value: &HeaderValue) -> Result<String, ProxyError> {
-    let authority: http::uri::Authority = value
+/// The host a request names, lower case and without port, for route matching. Borrowed when it
+/// is already lower case, which is nearly always.
+fn host_without_port(value: &HeaderValue) -> Result<std::borrow::Cow<'_, str>, ProxyError> {
+    let invalid = ProxyError::BadRequest("invalid_host");
+    let text = value
         .to_str()
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .ok_or(ProxyError::BadRequest("invalid_host"))?;
-    Ok(authority.host().to_ascii_lowercase())
+        .map_err(|_| ProxyError::BadRequest("invalid_host"))?;
+    let host = if let Some(rest) = text.strip_prefix('[') {
+        // An IPv6 literal: `[::1]` or `[::1]:8080`.
+        let end = rest
+            .find(']')
+            .ok_or(ProxyError::BadRequest("invalid_host"))?;
+        let after = &rest[end + 1..];
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
+            return Err(invalid);
+        }
+        &text[..end + 2]
+    } else {
+        match text.rsplit_once(':') {
+            Some((host, port)) if is_port(port) => host,
+            Some(_) => return Err(invalid),
+            None => text,
+        }
+    };
+    let valid = !host.is_empty()
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'[' | b']' | b':')
+        });
+    if !valid {
+        return Err(invalid);
+    }
+    Ok(if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(host)
+    })
+}
+
+fn is_port(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        let host = |v: &'static str| {
+            host_without_port(&HeaderValue::from_static(v))
+                .map(|h| h.into_owned())
+                .ok()
+        };
+        assert_eq!(host("shop.example").as_deref(), Some("shop.example"));
+        assert_eq!(host("Shop.Example:8080").as_deref(), Some("shop.example"));
+        assert_eq!(host("[::1]:8080").as_deref(), Some("[::1]"));
+        assert_eq!(host("127.0.0.1:80").as_deref(), Some("127.0.0.1"));
+        assert_eq!(host("a:b"), None);
+        assert_eq!(host("a b"), None);
+        assert_eq!(host("user@host"), None);
+        assert_eq!(host(""), None);
+        assert_eq!(host("[::1]x"), None);
+    }
 }

@@ -63,6 +63,15 @@ impl Sniffer {
             let used = match &mut self.state {
                 State::Stopped => return,
                 State::Head(buf) => {
+                    // Usually the whole head is in one read: parse it in place, copying nothing.
+                    if buf.is_empty()
+                        && let Some(end) = find(bytes, b"\r\n\r\n")
+                    {
+                        let used = end + 4;
+                        self.state = self.after_head(&bytes[..used]);
+                        bytes = &bytes[used..];
+                        continue;
+                    }
                     let (used, done) = take_until(buf, bytes, b"\r\n\r\n");
                     if buf.len() > MAX_HEAD {
                         self.state = State::Stopped;
@@ -200,15 +209,26 @@ impl Sniffer {
 }
 
 /// Appends bytes to `buf` up to and including the first `delimiter` ending in `buf`; returns the
-/// bytes used and whether the delimiter was reached.
+/// bytes used and whether the delimiter was reached. The delimiter may straddle the boundary
+/// between what `buf` already holds and `bytes`.
 fn take_until(buf: &mut Vec<u8>, bytes: &[u8], delimiter: &[u8]) -> (usize, bool) {
-    for (i, b) in bytes.iter().enumerate() {
-        buf.push(*b);
-        if buf.ends_with(delimiter) {
-            return (i + 1, true);
+    let carried = buf.len().min(delimiter.len() - 1);
+    let start = buf.len() - carried;
+    buf.extend_from_slice(bytes);
+    match find(&buf[start..], delimiter) {
+        Some(at) => {
+            let end = start + at + delimiter.len();
+            let used = end - (buf.len() - bytes.len());
+            buf.truncate(end);
+            (used, true)
         }
+        None => (bytes.len(), false),
     }
-    (bytes.len(), false)
+}
+
+/// Position of the first `needle` in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 pin_project_lite::pin_project! {
