@@ -15,6 +15,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Longest request head followed; longer heads are refused by hyper (431) anyway.
 const MAX_HEAD: usize = 1 << 20;
+/// Header fields parsed on the stack; a head with more is parsed again on the heap, up to the
+/// most `listen.max_headers` can allow.
+const STACK_HEADERS: usize = 64;
 const MAX_HEADERS: usize = 1000;
 
 /// Which request on a connection, counted from 1, carried both framing headers (0: none yet).
@@ -155,12 +158,23 @@ impl Sniffer {
         if head.starts_with(b"PRI * HTTP/2.0") {
             return State::Stopped;
         }
-        let mut headers = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut headers = [httparse::EMPTY_HEADER; STACK_HEADERS];
         let mut request = httparse::Request::new(&mut headers);
         match request.parse(head) {
-            Ok(httparse::Status::Complete(_)) => {}
-            _ => return State::Stopped,
+            Ok(httparse::Status::Complete(_)) => self.after_parsed(&request),
+            Err(httparse::Error::TooManyHeaders) => {
+                let mut headers = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+                let mut request = httparse::Request::new(&mut headers);
+                match request.parse(head) {
+                    Ok(httparse::Status::Complete(_)) => self.after_parsed(&request),
+                    _ => State::Stopped,
+                }
+            }
+            _ => State::Stopped,
         }
+    }
+
+    fn after_parsed(&mut self, request: &httparse::Request<'_, '_>) -> State {
         self.heads += 1;
         let mut lengths = Vec::new();
         let mut chunked = false;
@@ -331,6 +345,15 @@ mod tests {
         stream.extend_from_slice(body);
         stream.extend_from_slice(b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
         assert_eq!(ambiguous_index(&stream, 3), 0);
+    }
+
+    #[test]
+    fn heads_with_many_headers_are_still_followed() {
+        let many: String = (0..200).map(|i| format!("x-h{i}: v\r\n")).collect();
+        let stream = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\n{many}\r\nPOST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        );
+        assert_eq!(ambiguous_index(stream.as_bytes(), 100), 2);
     }
 
     #[test]
