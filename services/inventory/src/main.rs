@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tracing::info;
 
 /// The reference system's inventory service (gRPC). Reachable only through the gateway or
 /// other services: it trusts the identity context in the metadata.
@@ -19,31 +18,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    service_runtime::init_logging();
+    let listener = service_runtime::listen("inventory service", args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    info!(listen = %listener.local_addr()?, "inventory service listening");
-    inventory_service::serve(listener, terminated())
+    inventory_service::serve(listener, service_runtime::terminated())
         .await
         .context("inventory service failed")
-}
-
-/// Completes on SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C).
-async fn terminated() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => tokio::select! {
-            _ = term.recv() => {},
-            _ = tokio::signal::ctrl_c() => {},
-        },
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }

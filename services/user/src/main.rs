@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tracing::info;
 
 /// The reference system's user service (HTTP). Reachable only through the gateway: it trusts
 /// the identity context in the request headers.
@@ -19,31 +18,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    service_runtime::init_logging();
+    let listener = service_runtime::listen("user service", args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    info!(listen = %listener.local_addr()?, "user service listening");
-    user_service::serve(listener, terminated())
+    user_service::serve(listener, service_runtime::terminated())
         .await
         .context("user service failed")
-}
-
-/// Completes on SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C).
-async fn terminated() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => tokio::select! {
-            _ = term.recv() => {},
-            _ = tokio::signal::ctrl_c() => {},
-        },
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
