@@ -1,0 +1,433 @@
+#!/usr/bin/env bash
+# The gatehouse benchmark: gatehouse against the upstream alone, nginx (proxy, no auth), HAProxy 2.6
+# (native JWT) and the seed article's Node/Express gateway, on loopback. See bench/README.md.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: bench/run.sh [options]
+  --quick              about a minute: 1 round of 2 s per measurement, 2,000 idle connections
+  --duration SECONDS   length of one wrk measurement (default 5)
+  --rounds N           interleaved rounds (default 2)
+  --conns LIST         wrk connection counts (default 32,128)
+  --threads N          threads of every gateway: tokio workers, nginx workers, HAProxy nbthread
+                       (default 1; the Node gateway is one process)
+  --wrk-threads N      wrk threads (default 2)
+  --scenarios LIST     any of single,distinct,uncached,es256,eddsa,flood,idle
+                       (default: all)
+  --targets LIST       any of upstream,nginx,haproxy,node,gatehouse (default: all)
+  --idle-conns N       idle keep-alive connections per target (default 10000)
+  --port-base N        ports N+1..N+6 on 127.0.0.1 (default 18000)
+  --no-install         do not install packages (apt-get, npm)
+  --no-build           do not build (uses target/release as is)
+  --out FILE           results file (default bench/results/YYYY-MM-DD-HHMM.md, UTC)
+EOF
+}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+COMMAND="bench/run.sh $*"
+DURATION=5
+ROUNDS=2
+CONNS=32,128
+THREADS=1
+WRK_THREADS=2
+SCENARIOS=single,distinct,uncached,es256,eddsa,flood,idle
+TARGETS=upstream,nginx,haproxy,node,gatehouse
+IDLE_CONNS=10000
+PORT_BASE=18000
+INSTALL=1
+BUILD=1
+OUT=""
+# Distinct tokens for "uncached": four times gatehouse's verified-token cache (10,000 entries).
+UNCACHED_TOKENS=40000
+
+while (($#)); do
+  case "$1" in
+    --quick) DURATION=2; ROUNDS=1; IDLE_CONNS=2000; shift ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --conns) CONNS=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --wrk-threads) WRK_THREADS=$2; shift 2 ;;
+    --scenarios) SCENARIOS=$2; shift 2 ;;
+    --targets) TARGETS=$2; shift 2 ;;
+    --idle-conns) IDLE_CONNS=$2; shift 2 ;;
+    --port-base) PORT_BASE=$2; shift 2 ;;
+    --no-install) INSTALL=0; shift ;;
+    --no-build) BUILD=0; shift ;;
+    --out) OUT=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+has() { [[ ",$1," == *",$2,"* ]]; }
+for n in "$DURATION" "$ROUNDS" "$THREADS" "$WRK_THREADS" "$IDLE_CONNS" "$PORT_BASE"; do
+  [[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]] || die "expected a positive integer, got '$n'"
+done
+
+PORT_UPSTREAM=$((PORT_BASE + 1))
+PORT_NGINX=$((PORT_BASE + 2))
+PORT_HAPROXY=$((PORT_BASE + 3))
+PORT_NODE=$((PORT_BASE + 4))
+PORT_GATEHOUSE=$((PORT_BASE + 5))
+PORT_ADMIN=$((PORT_BASE + 6))
+
+# ---------------------------------------------------------------------------------------------
+# Processes: everything started here is stopped on exit.
+RUN=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
+declare -A PID=()
+cleanup() {
+  local status=$?
+  local p
+  for p in "${PID[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PID[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  if ((status != 0)); then echo "bench: logs kept in $RUN" >&2; else rm -rf "$RUN"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Polls until 127.0.0.1:$1 accepts connections; at most $2 seconds.
+wait_port() {
+  local port=$1 limit=$2 name=$3 i
+  for ((i = 0; i < limit * 10; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if [[ -n "${PID[$name]:-}" ]] && ! kill -0 "${PID[$name]}" 2>/dev/null; then
+      die "$name exited while starting; its log: $(tail -n 20 "$RUN/$name.log" 2>/dev/null)"
+    fi
+    sleep 0.1
+  done
+  die "$name did not listen on 127.0.0.1:$port within ${limit}s; log: $RUN/$name.log"
+}
+
+# Polls an HTTP path until it answers 200; at most $3 seconds.
+wait_http_200() {
+  local port=$1 path=$2 limit=$3 i line
+  for ((i = 0; i < limit * 10; i++)); do
+    line=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && printf 'GET $path HTTP/1.0\r\nHost: x\r\n\r\n' >&3 && head -n 1 <&3" 2>/dev/null || true)
+    [[ "$line" == *" 200 "* ]] && return 0
+    sleep 0.1
+  done
+  die "http://127.0.0.1:$port$path did not answer 200 within ${limit}s"
+}
+
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    die "127.0.0.1:$1 is already in use; choose other ports with --port-base"
+  fi
+}
+
+start() { # start NAME COMMAND...: in the background, logging to $RUN/NAME.log
+  local name=$1; shift
+  "$@" >"$RUN/$name.log" 2>&1 &
+  PID[$name]=$!
+}
+
+# The process ids of a target (its main process and direct children, e.g. nginx workers).
+pids_of() {
+  local main=${PID[$1]}
+  echo "$main" $(pgrep -P "$main" || true)
+}
+
+CLK_TCK=$(getconf CLK_TCK)
+cpu_us() { # user+system CPU of the processes, microseconds
+  local total=0 p s f
+  for p in "$@"; do
+    s=$(<"/proc/$p/stat") || continue
+    s=${s##*) }
+    read -r -a f <<<"$s"
+    total=$((total + f[11] + f[12]))
+  done
+  echo $((total * 1000000 / CLK_TCK))
+}
+status_kb() { # status_kb FIELD PIDS...: sum of a /proc/PID/status field (VmRSS, VmHWM), KB
+  local field=$1 total=0 p v; shift
+  for p in "$@"; do
+    v=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+reset_hwm() { # resets the peak RSS to the current RSS (Linux >= 4.0); best effort
+  local p
+  for p in "$@"; do echo 5 >"/proc/$p/clear_refs" 2>/dev/null || true; done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Install and build.
+if ((INSTALL)); then
+  missing=()
+  command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]] || missing+=(haproxy)
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v npm >/dev/null || missing+=(nodejs npm)
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    sudo_=""; ((EUID == 0)) || sudo_=sudo
+    timeout 600 $sudo_ apt-get install -y "${missing[@]}" ||
+      { timeout 300 $sudo_ apt-get update && timeout 600 $sudo_ apt-get install -y "${missing[@]}"; } ||
+      die "cannot install ${missing[*]}"
+  fi
+  if [[ ! -d "$BENCH/node-gateway/node_modules" ]] ||
+    [[ "$BENCH/node-gateway/package-lock.json" -nt "$BENCH/node-gateway/node_modules" ]]; then
+    log "npm ci in bench/node-gateway"
+    (cd "$BENCH/node-gateway" && timeout 300 npm ci --no-audit --no-fund) || die "npm ci failed"
+  fi
+fi
+export PATH="$PATH:/usr/sbin"
+for tool in nginx haproxy wrk node; do
+  command -v "$tool" >/dev/null || die "$tool is missing (run without --no-install)"
+done
+if ((BUILD)); then
+  log "building gatehouse and gatehouse-bench (release)"
+  (cd "$ROOT" && timeout 1800 cargo build --release -p gatehouse -p gatehouse-bench) ||
+    die "cargo build failed"
+fi
+GATEHOUSE="$ROOT/target/release/gatehouse"
+HELPER="$ROOT/target/release/gatehouse-bench"
+[[ -x "$GATEHOUSE" && -x "$HELPER" ]] || die "release binaries missing (run without --no-build)"
+
+# Every process needs a descriptor per connection (the idle scenario opens IDLE_CONNS at once).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+MAXCONN=$((IDLE_CONNS + 256))
+((NOFILE > MAXCONN + 512)) ||
+  die "ulimit -n is $NOFILE, too low for $IDLE_CONNS idle connections (lower --idle-conns)"
+
+# ---------------------------------------------------------------------------------------------
+# Keys, tokens and configurations.
+KEYS="$RUN/keys"
+log "generating keys and tokens"
+MANY=0
+has "$SCENARIOS" uncached && MANY=$UNCACHED_TOKENS
+"$HELPER" keys --out "$KEYS" --count 1000 --many "$MANY" >/dev/null
+render() { # render TEMPLATE OUTPUT PORT
+  sed -e "s|@PORT@|$3|g" -e "s|@ADMIN_PORT@|$PORT_ADMIN|g" -e "s|@UPSTREAM_PORT@|$PORT_UPSTREAM|g" \
+    -e "s|@THREADS@|$THREADS|g" -e "s|@NOFILE@|$NOFILE|g" -e "s|@MAXCONN@|$MAXCONN|g" -e "s|@KEYS@|$KEYS|g" -e "s|@RUN@|$RUN|g" "$1" >"$2"
+}
+render "$BENCH/conf/gatehouse.yaml" "$RUN/gatehouse.yaml" "$PORT_GATEHOUSE"
+render "$BENCH/conf/nginx.conf" "$RUN/nginx.conf" "$PORT_NGINX"
+render "$BENCH/conf/haproxy.cfg" "$RUN/haproxy.cfg" "$PORT_HAPROXY"
+
+# ---------------------------------------------------------------------------------------------
+# Start every target.
+for port in "$PORT_UPSTREAM" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_NODE" "$PORT_GATEHOUSE" "$PORT_ADMIN"; do
+  port_free "$port"
+done
+log "starting the upstream and the targets ($THREADS thread(s) each)"
+start upstream "$HELPER" upstream --listen "127.0.0.1:$PORT_UPSTREAM" --threads 1
+wait_port "$PORT_UPSTREAM" 10 upstream
+if has "$TARGETS" nginx; then
+  nginx -t -q -p "$RUN" -e "$RUN/nginx.error.log" -c "$RUN/nginx.conf" || die "nginx configuration invalid"
+  start nginx nginx -p "$RUN" -e "$RUN/nginx.error.log" -c "$RUN/nginx.conf"
+  wait_port "$PORT_NGINX" 10 nginx
+fi
+if has "$TARGETS" haproxy; then
+  haproxy -c -q -f "$RUN/haproxy.cfg" || die "HAProxy configuration invalid"
+  start haproxy haproxy -db -f "$RUN/haproxy.cfg"
+  wait_port "$PORT_HAPROXY" 10 haproxy
+fi
+if has "$TARGETS" node; then
+  JWT_SECRET=$(<"$KEYS/rs256.pub.pem")
+  (cd "$BENCH/node-gateway" && NODE_ENV=production PORT=$PORT_NODE \
+    UPSTREAM="http://127.0.0.1:$PORT_UPSTREAM" JWT_SECRET="$JWT_SECRET" \
+    exec node gateway.js) >"$RUN/node.log" 2>&1 &
+  PID[node]=$!
+  wait_port "$PORT_NODE" 20 node
+fi
+if has "$TARGETS" gatehouse; then
+  "$GATEHOUSE" check --config "$RUN/gatehouse.yaml" >/dev/null || die "gatehouse configuration invalid"
+  GATEHOUSE_WORKER_THREADS=$THREADS start gatehouse "$GATEHOUSE" run --config "$RUN/gatehouse.yaml"
+  wait_port "$PORT_GATEHOUSE" 20 gatehouse
+  wait_http_200 "$PORT_ADMIN" /readyz 20
+fi
+port_of() {
+  case $1 in
+    upstream) echo "$PORT_UPSTREAM" ;; nginx) echo "$PORT_NGINX" ;; haproxy) echo "$PORT_HAPROXY" ;;
+    node) echo "$PORT_NODE" ;; gatehouse) echo "$PORT_GATEHOUSE" ;;
+  esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# Functional check: every target, before anything is measured.
+check() { # check TARGET PATH ALG
+  "$HELPER" check --name "$1" --addr "127.0.0.1:$(port_of "$1")" --path "$2" --alg "$3" \
+    --keys "$KEYS" --deny 401 || die "stopping: $1 failed the functional check"
+}
+check_proxy() { # targets without authentication: a request reaches the upstream and answers 200
+  local line
+  line=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$(port_of "$1") && printf 'GET /rs256 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 && cat <&3" 2>/dev/null || true)
+  [[ "$line" == "HTTP/1.1 200"* && "$line" == *"ok"* ]] ||
+    die "stopping: $1 failed the functional check (no 200 from the upstream through it)"
+  echo "functional check passed: $1 (plain proxy, no authentication)"
+}
+log "functional checks"
+for t in ${TARGETS//,/ }; do
+  case $t in
+    upstream | nginx) check_proxy "$t" ;;
+    node) check node /rs256 rs256 ;;
+    haproxy) check haproxy /rs256 rs256; check haproxy /es256 es256 ;;
+    gatehouse) check gatehouse /rs256 rs256; check gatehouse /es256 es256; check gatehouse /eddsa eddsa ;;
+  esac
+done
+
+# ---------------------------------------------------------------------------------------------
+# Load.
+RAW="$RUN/raw.tsv"
+: >"$RAW"
+scenario_targets() {
+  local s
+  case $1 in
+    single | distinct) s=upstream,nginx,haproxy,node,gatehouse ;;
+    uncached | flood) s=haproxy,node,gatehouse ;;
+    es256) s=haproxy,gatehouse ;;
+    eddsa) s=gatehouse ;;
+  esac
+  local t
+  for t in ${s//,/ }; do has "$TARGETS" "$t" && echo "$t"; done
+  return 0
+}
+scenario_args() { # path, tokens file, classify responses
+  case $1 in
+    single) echo "/rs256 $KEYS/rs256.token 0" ;;
+    distinct) echo "/rs256 $KEYS/rs256.tokens 0" ;;
+    uncached) echo "/rs256 $KEYS/rs256.many 0" ;;
+    es256) echo "/es256 $KEYS/es256.tokens 0" ;;
+    eddsa) echo "/eddsa $KEYS/eddsa.tokens 0" ;;
+    flood) echo "/rs256 $KEYS/rs256.flood 1" ;;
+  esac
+}
+# The single-token file needs a newline for wrk's line reader.
+[[ -f "$KEYS/rs256.token" ]] && echo >>"$KEYS/rs256.token"
+
+# gatehouse's verified-token cache lookups so far: "HITS MISSES" (from /metrics).
+cache_lookups() {
+  timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT_ADMIN && printf 'GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n' >&3 && cat <&3" 2>/dev/null |
+    awk '/^[a-z_]*auth_token_cache_lookups_total[{]/ {
+           if ($0 ~ /result="hit"/) h += $NF; else if ($0 ~ /result="miss"/) m += $NF
+         } END { printf "%d %d\n", h, m }'
+}
+
+measure() { # measure SCENARIO CONNS TARGET ROUND DURATION
+  local scenario=$1 conns=$2 target=$3 round=$4 duration=$5
+  local path tokens count pids cpu0 cpu1 out line
+  read -r path tokens count <<<"$(scenario_args "$scenario")"
+  pids=$(pids_of "$target")
+  # shellcheck disable=SC2086
+  reset_hwm $pids
+  local hits0=0 misses0=0 hits1=0 misses1=0 hit_pct=-
+  [[ "$target" == gatehouse ]] && read -r hits0 misses0 <<<"$(cache_lookups)"
+  # shellcheck disable=SC2086
+  cpu0=$(cpu_us $pids)
+  out=$(BENCH_PATH=$path BENCH_TOKENS=$tokens BENCH_COUNT=$count \
+    timeout $((duration + 30)) wrk -t "$WRK_THREADS" -c "$conns" -d "${duration}s" --timeout 5s \
+    -s "$BENCH/wrk/bench.lua" "http://127.0.0.1:$(port_of "$target")" 2>&1) ||
+    die "wrk failed against $target: $out"
+  # shellcheck disable=SC2086
+  cpu1=$(cpu_us $pids)
+  if [[ "$target" == gatehouse ]]; then
+    read -r hits1 misses1 <<<"$(cache_lookups)"
+    local lookups=$((hits1 - hits0 + misses1 - misses0))
+    ((lookups > 0)) && hit_pct=$(((hits1 - hits0) * 100 / lookups))
+  fi
+  line=$(grep '^BENCH ' <<<"$out") || die "no result line from wrk against $target: $out"
+  # shellcheck disable=SC2086
+  read -r _ requests dur p50 p99 sock status ok refused other <<<"$line"
+  if [[ "$round" != warmup ]]; then
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$conns" \
+      "$target" "$round" "$requests" "$dur" "$p50" "$p99" "$((cpu1 - cpu0))" \
+      "$(status_kb VmHWM $pids)" "$sock" "$status" "$ok" "$refused" "$other" "$hit_pct" >>"$RAW"
+    log "$scenario c=$conns $target: $((requests * 1000000 / dur)) req/s, p99 ${p99}us, $(((cpu1 - cpu0) / (requests > 0 ? requests : 1))) us CPU/req, errors $sock/$status, cache hit % $hit_pct"
+  fi
+}
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+RUSTC_START=$(pgrep -c rustc || true)
+((RUSTC_START == 0)) || log "warning: $RUSTC_START rustc processes are running; throughput will suffer"
+LOAD_SCENARIOS=()
+for s in ${SCENARIOS//,/ }; do
+  case $s in
+    single | distinct | uncached | es256 | eddsa | flood) LOAD_SCENARIOS+=("$s") ;;
+    idle) ;;
+    *) die "unknown scenario $s" ;;
+  esac
+done
+if ((${#LOAD_SCENARIOS[@]})); then
+  log "warm-up"
+  for t in ${TARGETS//,/ }; do measure distinct 32 "$t" warmup 1; done
+  for ((round = 1; round <= ROUNDS; round++)); do
+    log "round $round of $ROUNDS"
+    for s in "${LOAD_SCENARIOS[@]}"; do
+      for c in ${CONNS//,/ }; do
+        for t in $(scenario_targets "$s"); do measure "$s" "$c" "$t" "$round" "$DURATION"; done
+      done
+    done
+  done
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Idle keep-alive connections: RSS of the target before and after opening them.
+IDLE="$RUN/idle.tsv"
+: >"$IDLE"
+if has "$SCENARIOS" idle; then
+  token=$(head -n 1 "$KEYS/rs256.token")
+  for t in ${TARGETS//,/ }; do
+    pids=$(pids_of "$t")
+    # shellcheck disable=SC2086
+    before=$(status_kb VmRSS $pids)
+    "$HELPER" idle --addr "127.0.0.1:$(port_of "$t")" --path /rs256 --token "$token" \
+      --count "$IDLE_CONNS" --hold 300 >"$RUN/idle-$t.log" 2>&1 &
+    PID[idle]=$!
+    ready=0
+    for ((i = 0; i < 1200; i++)); do
+      if grep -qs '^ready' "$RUN/idle-$t.log"; then ready=1; break; fi
+      kill -0 "${PID[idle]}" 2>/dev/null || break
+      sleep 0.1
+    done
+    ((ready)) || die "idle connections to $t failed: $(tail -n 5 "$RUN/idle-$t.log")"
+    # shellcheck disable=SC2086
+    after=$(status_kb VmRSS $pids)
+    printf '%s\t%s\t%s\t%s\n' "$t" "$IDLE_CONNS" "$before" "$after" >>"$IDLE"
+    log "idle $t: $IDLE_CONNS connections, RSS ${before} -> ${after} KB"
+    kill -TERM "${PID[idle]}" 2>/dev/null || true
+    wait "${PID[idle]}" 2>/dev/null || true
+    unset 'PID[idle]'
+  done
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Report.
+STAMP=$(date -u +%Y-%m-%d-%H%M)
+OUT=${OUT:-$BENCH/results/$STAMP.md}
+mkdir -p "$(dirname "$OUT")"
+version_of() { node -e "console.log(require('$BENCH/node-gateway/node_modules/$1/package.json').version)"; }
+{
+  echo "# gatehouse benchmark, $(date -u '+%Y-%m-%d %H:%M') UTC"
+  echo
+  echo "Command: \`$COMMAND\`"
+  echo
+  echo "| | |"
+  echo "|---|---|"
+  echo "| machine | $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM |"
+  echo "| kernel | $(uname -sr) |"
+  echo "| gatehouse | $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- crates || echo ' (with uncommitted changes)'), $(rustc --version 2>/dev/null || echo rustc) |"
+  echo "| nginx | $(nginx -v 2>&1 | sed 's|nginx version: ||') |"
+  echo "| HAProxy | $(haproxy -v | head -n 1 | awk '{ print $3 }') |"
+  echo "| Node gateway | node $(node --version), express $(version_of express), jsonwebtoken $(version_of jsonwebtoken), http-proxy-middleware $(version_of http-proxy-middleware) |"
+  echo "| load | $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), $WRK_THREADS threads, ${DURATION} s per measurement, $ROUNDS round(s), connections $CONNS |"
+  echo "| machine load | load average at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg); rustc processes at the start: $RUSTC_START |"
+  echo "| threads | $THREADS per gateway (gatehouse tokio workers, nginx worker processes, HAProxy nbthread); Node: one process; upstream: 1 tokio worker |"
+} >"$RUN/header.md"
+"$HELPER" report --raw "$RAW" --header "$RUN/header.md" \
+  $([[ -s "$IDLE" ]] && echo "--idle $IDLE") >"$OUT" || die "report failed"
+cp "$RAW" "${OUT%.md}.raw.tsv"
+[[ -s "$IDLE" ]] && cp "$IDLE" "${OUT%.md}.idle.tsv"
+log "results: $OUT"
