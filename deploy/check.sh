@@ -41,7 +41,7 @@ fi
 gatehouse=${GATEHOUSE:-}
 if [ -z "$gatehouse" ]; then
     cargo build -q -p gatehouse --locked
-    gatehouse=target/debug/gatehouse
+    gatehouse=${CARGO_TARGET_DIR:-target}/debug/gatehouse
 fi
 
 rendered=$(mktemp -d)
