@@ -23,8 +23,22 @@ apt_install() {
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
 }
 
+# kubectl from the machine's package index; where that has none (plain Debian 12 ships only
+# kubernetes-client 1.20, too old for these kustomizations), from the Kubernetes project's own
+# apt repository, as its installation guide does.
+KUBECTL_SERIES=v1.32
+install_kubectl_upstream() {
+    apt_install ca-certificates curl gpg
+    sudo_if_needed mkdir -p -m 755 /etc/apt/keyrings
+    curl -fsSL "https://pkgs.k8s.io/core:/stable:/$KUBECTL_SERIES/deb/Release.key" |
+        sudo_if_needed gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
+    echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/$KUBECTL_SERIES/deb/ /" |
+        sudo_if_needed tee /etc/apt/sources.list.d/kubernetes.list >/dev/null
+    sudo_if_needed apt-get update -q
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kubectl
+}
 if ! command -v kubectl >/dev/null; then
-    apt_install kubectl
+    apt_install kubectl || install_kubectl_upstream
 fi
 
 validate=(kubernetes-validate)
