@@ -4,20 +4,23 @@
 //!
 //! ```text
 //!  client host              edge host                       private host
-//!  10.231.1.10 ── veth ── 10.231.1.1 | gatehouse | 10.231.2.1 ── veth ── 10.231.2.10:8082 service
+//!  10.231.1.10 ── veth ── 10.231.1.1 | gatehouse | 10.231.2.1 ── veth ── 10.231.2.10
+//!                                                                          :8082 user service
+//!                                                                          :8099 header echo
 //! ```
 //!
-//! The client's default route points at the edge host, so a direct connection to the service
-//! really is attempted; it fails because the edge host does not forward packets between its two
-//! networks. Only the gateway, which has a foot in each, connects onwards. As a control, turning
-//! forwarding on makes the direct connection succeed, so the failure is not an artefact of the
-//! probe.
+//! The private host runs the reference user service (which trusts the identity headers) and a
+//! header echo (to see exactly what the gateway forwards). The client's default route points at
+//! the edge host, so a direct connection to them really is attempted; it fails because the edge
+//! host does not forward packets between its two networks. Only the gateway, which has a foot in
+//! each, connects onwards. As a control, turning forwarding on lets a direct request with forged
+//! identity headers through, and the user service believes them: what the isolation prevents.
 //!
-//! The private service and the client are this test binary run again inside their namespaces
-//! (`helper_*` below, which do nothing in a normal run): another package's binaries are not
-//! reachable from here (`CARGO_BIN_EXE_*` covers only this package), and a process of its own in
-//! each namespace is what a host is. Needs root and `ip` (iproute2); anywhere else it prints why
-//! it is skipped and passes.
+//! The private host and the client are this test binary run again inside their namespaces
+//! (`helper_*` below, which do nothing in a normal run): a process of its own in each namespace is
+//! what a host is, and the user service comes in as the library the `gatehouse` package already
+//! depends on. Needs root and `ip` (iproute2); anywhere else it prints why it is skipped and
+//! passes.
 #![cfg(target_os = "linux")]
 
 use std::io::{Read, Write};
@@ -32,6 +35,7 @@ const EDGE_PRIVATE_IP: &str = "10.231.2.1";
 const PRIVATE_IP: &str = "10.231.2.10";
 const GATEWAY_PORT: u16 = 8080;
 const SERVICE_PORT: u16 = 8082;
+const ECHO_PORT: u16 = 8099;
 
 const ISSUER: &str = "https://id.isolation.test/";
 const AUDIENCE: &str = "shop-api";
@@ -41,6 +45,12 @@ const SECRET: &str = "isolation-test-hmac-secret-0123456789abcdef";
 const ROLE: &str = "GATEHOUSE_ISOLATION_ROLE";
 const TARGET: &str = "GATEHOUSE_ISOLATION_TARGET";
 const TOKEN: &str = "GATEHOUSE_ISOLATION_TOKEN";
+/// Extra request headers for the client helper, `name: value` a line.
+const HEADERS: &str = "GATEHOUSE_ISOLATION_HEADERS";
+
+/// A complete forged identity context (docs/context-contract.md), as an attacker would send it.
+const FORGED_CONTEXT: &str = "x-user-context-version: 1\nx-user-id: mallory\n\
+                              x-user-issuer: https://id.isolation.test/\nx-user-roles: admin";
 
 /// Bounds on every network wait, so a broken topology fails fast instead of hanging.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -184,6 +194,11 @@ impl Topology {
 
     /// One HTTP request from the client host, made by this binary's `helper_client_request`.
     fn request_from_client(&self, target: &str, token: Option<&str>) -> Response {
+        self.request_with_headers(target, token, "")
+    }
+
+    /// Like `request_from_client`, with extra headers (`name: value` a line).
+    fn request_with_headers(&self, target: &str, token: Option<&str>, headers: &str) -> Response {
         let exe = std::env::current_exe().unwrap();
         let mut command = Command::new("ip");
         command
@@ -197,6 +212,7 @@ impl Topology {
             ])
             .env(ROLE, "client")
             .env(TARGET, target)
+            .env(HEADERS, headers)
             .stdin(Stdio::null());
         if let Some(token) = token {
             command.env(TOKEN, token);
@@ -253,23 +269,19 @@ enum Response {
 }
 
 impl Response {
-    /// Parses the helper's `RESULT` line and the body after it.
+    /// Parses the helper's `RESULT` line.
     fn parse(out: &Output) -> Self {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let Some(at) = stdout.find("RESULT ") else {
             panic!("client helper printed no result: {out:?}");
         };
-        let rest = &stdout[at + "RESULT ".len()..];
-        let (line, body) = rest.split_once('\n').unwrap_or((rest, ""));
-        // libtest's own lines follow the body.
-        let body = body
-            .split("\ntest helper_client_request")
-            .next()
-            .unwrap_or("");
-        match line.strip_prefix("status=") {
-            Some(code) => Response::Http(code.trim().parse().unwrap(), body.to_owned()),
-            None => Response::NoConnection(line.to_owned()),
-        }
+        let line = stdout[at + "RESULT ".len()..].lines().next().unwrap_or("");
+        let Some(rest) = line.strip_prefix("status=") else {
+            return Response::NoConnection(line.to_owned());
+        };
+        let (code, body) = rest.split_once(" body=").unwrap();
+        let body: String = serde_json::from_str(body).unwrap();
+        Response::Http(code.parse().unwrap(), body)
     }
 
     fn status(&self) -> Option<u16> {
@@ -280,7 +292,7 @@ impl Response {
     }
 }
 
-fn token(secret: &str) -> String {
+fn token_signed_with(secret: &str) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -312,6 +324,9 @@ upstreams:
   users:
     endpoints: ["{PRIVATE_IP}:{SERVICE_PORT}"]
     connect_timeout: 2s
+  echo:
+    endpoints: ["{PRIVATE_IP}:{ECHO_PORT}"]
+    connect_timeout: 2s
 providers:
   - name: test
     issuer: {ISSUER}
@@ -323,6 +338,11 @@ routes:
     match: {{ prefix: /api/users }}
     upstream: users
     rewrite_prefix: /users
+    auth: {{ mode: required, providers: [test] }}
+  - name: echo
+    match: {{ prefix: /api/echo }}
+    upstream: echo
+    rewrite_prefix: /echo
     auth: {{ mode: required, providers: [test] }}
 logging:
   format: pretty
@@ -339,18 +359,17 @@ fn services_are_reachable_only_through_the_gateway() {
     };
     let exe = std::env::current_exe().unwrap();
     let exe = exe.to_str().unwrap();
-    let listen = format!("0.0.0.0:{SERVICE_PORT}");
     topology.spawn_in(
         "private",
         exe,
         &[
             "--exact",
-            "helper_private_service",
+            "helper_private_host",
             "--nocapture",
             "--test-threads=1",
         ],
-        &[(ROLE, "service"), (TARGET, &listen)],
-        "service.log",
+        &[(ROLE, "private")],
+        "private.log",
     );
     let config = topology.dir.join("gatehouse.yaml");
     std::fs::write(&config, gateway_config()).unwrap();
@@ -363,12 +382,11 @@ fn services_are_reachable_only_through_the_gateway() {
     );
 
     let through_gateway = format!("{EDGE_PUBLIC_IP}:{GATEWAY_PORT}/api/users/me");
-    let direct = format!("{PRIVATE_IP}:{SERVICE_PORT}/users/me");
     let logs = |t: &Topology| {
         format!(
-            "\n--- gateway log\n{}\n--- service log\n{}",
+            "\n--- gateway log\n{}\n--- private host log\n{}",
             t.log("gateway.log"),
-            t.log("service.log")
+            t.log("private.log")
         )
     };
 
@@ -386,14 +404,42 @@ fn services_are_reachable_only_through_the_gateway() {
         logs(&topology)
     );
 
-    // With a valid token the request reaches the private service, carrying the verified
-    // identity and not the token.
-    let authenticated = topology.request_from_client(&through_gateway, Some(&token(SECRET)));
-    let Response::Http(200, seen) = &authenticated else {
-        panic!("{authenticated:?}{}", logs(&topology));
+    // With a valid token the request reaches the user service, which answers from the
+    // verified identity.
+    let token = token_signed_with(SECRET);
+    let me = format!("{EDGE_PUBLIC_IP}:{GATEWAY_PORT}/api/users/me");
+    let profile = topology.request_from_client(&me, Some(&token));
+    let Response::Http(200, body) = &profile else {
+        panic!("{profile:?}{}", logs(&topology));
+    };
+    let profile: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(profile["id"], "alice", "{profile}");
+    assert_eq!(profile["issuer"], ISSUER, "{profile}");
+
+    // Identity headers a client sends are replaced by the verified ones, never passed on.
+    let spoofed = topology.request_with_headers(&me, Some(&token), FORGED_CONTEXT);
+    let Response::Http(200, body) = &spoofed else {
+        panic!("{spoofed:?}");
+    };
+    assert!(
+        body.contains("\"alice\"") && !body.contains("mallory"),
+        "{body}"
+    );
+    let spoofed_anonymous = topology.request_with_headers(&me, None, FORGED_CONTEXT);
+    assert_eq!(
+        spoofed_anonymous.status(),
+        Some(401),
+        "{spoofed_anonymous:?}"
+    );
+
+    // What exactly goes upstream: the verified context, not the token.
+    let echo = format!("{EDGE_PUBLIC_IP}:{GATEWAY_PORT}/api/echo");
+    let echoed = topology.request_from_client(&echo, Some(&token));
+    let Response::Http(200, seen) = &echoed else {
+        panic!("{echoed:?}{}", logs(&topology));
     };
     let seen = seen.to_ascii_lowercase();
-    assert!(seen.starts_with("get /users/me "), "{seen}");
+    assert!(seen.starts_with("get /echo "), "{seen}");
     assert!(seen.contains("\nx-user-id: alice"), "{seen}");
     assert!(
         !seen.contains("\nauthorization:"),
@@ -402,51 +448,62 @@ fn services_are_reachable_only_through_the_gateway() {
 
     // A token signed with another key is refused at the edge.
     let forged = topology.request_from_client(
-        &through_gateway,
-        Some(&token("another-secret-of-at-least-32-bytes-xxxxxxxx")),
+        &me,
+        Some(&token_signed_with(
+            "another-secret-of-at-least-32-bytes-xxxxxxxx",
+        )),
     );
     assert_eq!(forged.status(), Some(401), "{forged:?}");
 
-    // The service itself cannot be reached from the client's network, token or not: the edge
-    // host does not route between its networks.
-    for attempt in [None, Some(token(SECRET))] {
-        match topology.request_from_client(&direct, attempt.as_deref()) {
+    // Neither service can be reached from the client's network, whatever is sent: the edge host
+    // does not route between its networks.
+    let direct = format!("{PRIVATE_IP}:{SERVICE_PORT}/users/me");
+    let direct_echo = format!("{PRIVATE_IP}:{ECHO_PORT}/echo");
+    for target in [&direct, &direct_echo] {
+        match topology.request_with_headers(target, Some(&token), FORGED_CONTEXT) {
             Response::NoConnection(reason) => assert!(!reason.is_empty()),
-            answered => panic!("the private service answered the client directly: {answered:?}"),
+            answered => panic!("{target} answered the client directly: {answered:?}"),
         }
     }
 
-    // Control: with forwarding on, the same direct request gets through, so the failure above
-    // is the network's doing, not the probe's.
+    // Control: with forwarding on, the same direct request gets through, and the user service
+    // takes the forged context at its word. The isolation above is what prevents this.
     topology.set_forwarding(true);
-    let exposed = topology.request_from_client(&direct, None);
+    let exposed = topology.request_with_headers(&direct, None, FORGED_CONTEXT);
     topology.set_forwarding(false);
-    assert_eq!(
-        exposed.status(),
-        Some(200),
-        "{exposed:?}{}",
-        logs(&topology)
-    );
+    let Response::Http(200, body) = &exposed else {
+        panic!("{exposed:?}{}", logs(&topology));
+    };
+    assert!(body.contains("\"mallory\""), "{body}");
 }
 
-/// The private host's service when run with `GATEHOUSE_ISOLATION_ROLE=service`: answers every
-/// HTTP/1.1 request with 200 and the request head as the body. Does nothing otherwise.
+/// The private host when run with `GATEHOUSE_ISOLATION_ROLE=private`: the reference user service
+/// on port 8082 and a header echo on 8099, for a bounded time. Does nothing otherwise.
 #[test]
-fn helper_private_service() {
-    if std::env::var(ROLE).as_deref() != Ok("service") {
+fn helper_private_host() {
+    if std::env::var(ROLE).as_deref() != Ok("private") {
         return;
     }
-    let listen: SocketAddr = std::env::var(TARGET).unwrap().parse().unwrap();
-    let listener = TcpListener::bind(listen).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let started = Instant::now();
-    while started.elapsed() < HELPER_LIFETIME {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                std::thread::spawn(move || serve_connection(stream));
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
+    let echo = TcpListener::bind(("0.0.0.0", ECHO_PORT)).unwrap();
+    std::thread::spawn(move || serve_echo(echo));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("0.0.0.0", SERVICE_PORT))
+            .await
+            .unwrap();
+        user_service::serve(listener, tokio::time::sleep(HELPER_LIFETIME))
+            .await
+            .unwrap();
+    });
+}
+
+/// Answers every HTTP/1.1 request with 200 and the request head as the body.
+fn serve_echo(listener: TcpListener) {
+    for stream in listener.incoming().flatten() {
+        std::thread::spawn(move || serve_connection(stream));
     }
 }
 
@@ -480,7 +537,7 @@ fn serve_connection(mut stream: TcpStream) {
 }
 
 /// The client host's request when run with `GATEHOUSE_ISOLATION_ROLE=client`: one GET to
-/// `GATEHOUSE_ISOLATION_TARGET` (`ip:port/path`), printing `RESULT status=N` and the body, or
+/// `GATEHOUSE_ISOLATION_TARGET` (`ip:port/path`), printing `RESULT status=N body="..."`, or
 /// `RESULT no-connection: ...`. Does nothing otherwise.
 #[test]
 fn helper_client_request() {
@@ -502,8 +559,13 @@ fn helper_client_request() {
     let authorization = std::env::var(TOKEN)
         .map(|t| format!("authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
+    let extra: String = std::env::var(HEADERS)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| format!("{line}\r\n"))
+        .collect();
     let request = format!(
-        "GET {path} HTTP/1.1\r\nhost: {authority}\r\n{authorization}connection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nhost: {authority}\r\n{authorization}{extra}connection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = Vec::new();
@@ -514,7 +576,9 @@ fn helper_client_request() {
     match text.split_once("\r\n\r\n") {
         Some((head, body)) => {
             let status = head.split(' ').nth(1).unwrap_or("0");
-            println!("RESULT status={status}\n{body}");
+            // The body as one JSON string: libtest's own output surrounds the helper's.
+            let body = serde_json::to_string(body).unwrap();
+            println!("RESULT status={status} body={body}");
         }
         None => println!(
             "RESULT no-connection: no HTTP response ({} bytes)",
