@@ -28,6 +28,9 @@ pub enum ApiError {
     /// The body is not a valid order.
     #[error("{0}")]
     BadRequest(String),
+    /// The body is larger than an order can be.
+    #[error("request body too large")]
+    TooLarge,
     /// No such order, or not the caller's.
     #[error("order not found")]
     NotFound,
@@ -52,6 +55,7 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_order"),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "order_not_found"),
             ApiError::ReservationDenied(_) => (StatusCode::FORBIDDEN, "permission_denied"),
             ApiError::UnknownItem(_) => (StatusCode::NOT_FOUND, "unknown_item"),

@@ -38,7 +38,13 @@ pub async fn create(
     caller: Authorized<CreateOrders>,
     body: Result<Json<OrderRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
-    let Json(request) = body.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let Json(request) = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    })?;
     if request.item.is_empty() || request.item.len() > MAX_ITEM_LEN {
         return Err(ApiError::BadRequest(format!(
             "item must be 1 to {MAX_ITEM_LEN} bytes"
