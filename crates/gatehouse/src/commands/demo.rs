@@ -25,6 +25,8 @@ const DEMO_CONFIG: &str = include_str!("../../../../config/demo.yaml");
 const DEV_PROVIDER: &str = "dev";
 /// How long the services get to finish after the gateway has drained.
 const SERVICE_GRACE: Duration = Duration::from_secs(5);
+/// How long the guide waits for the gateway to have the provider's keys before printing anyway.
+const READY_WAIT: Duration = Duration::from_secs(10);
 
 /// Arguments of `gatehouse demo`; every address may be `127.0.0.1:0` for a free port.
 #[derive(clap::Args)]
@@ -127,11 +129,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 .context("cannot set up the gateway")?,
         );
         let bound = gateway.bind().await.context("cannot bind the gateway")?;
-        print_guide(&minter, bound.local_addr()?, &addresses, args)?;
+        let guide = guide(&minter, bound.local_addr()?, &addresses, args)?;
         info!(listen = %bound.local_addr()?, admin = %bound.admin_addr()?, "listening");
+        let announcer = tokio::spawn(announce_when_ready(gateway.clone(), guide));
 
         // The edge stops first, so no request reaches a service that is already gone.
         gateway.run(bound, signals::terminate()).await;
+        announcer.abort();
         let _ = stop.send(true);
         let finished = tokio::time::timeout(SERVICE_GRACE, async {
             while let Some(result) = parts.join_next().await {
@@ -209,12 +213,28 @@ fn start_parts(
     parts
 }
 
-fn print_guide(
+/// Prints `guide` once the gateway is ready (it has fetched the provider's keys), so the first
+/// curl a reader pastes is not a 503.
+async fn announce_when_ready(gateway: Arc<Gateway>, guide: String) {
+    let until = tokio::time::Instant::now() + READY_WAIT;
+    while !gateway.is_ready() && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if !gateway.is_ready() {
+        warn!(
+            "the gateway has no keys from the identity provider yet; requests get 503 until then"
+        );
+    }
+    println!("{guide}");
+}
+
+/// What to try: addresses, tokens as `export` lines, and curl lines.
+fn guide(
     minter: &Minter,
     gateway: SocketAddr,
     at: &Addresses,
     args: &Args,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let mut exports = String::new();
     for user in demo_users() {
         let token = minter.mint(user)?;
@@ -225,7 +245,7 @@ fn print_guide(
         ));
     }
     let hours = minter.lifetime().as_secs() / 3600;
-    println!(
+    Ok(format!(
         "\n{BANNER}\n\n\
          gatehouse demo is running (Ctrl-C stops everything):\n\
          \x20 gateway           http://{gateway}\n\
@@ -252,6 +272,5 @@ fn print_guide(
         user = at.user,
         inventory = at.inventory,
         data = args.data_dir.display(),
-    );
-    Ok(())
+    ))
 }
