@@ -15,6 +15,8 @@ pub enum Rule {
     PodWithoutNetworkPolicy,
     /// A namespace with workloads but no default-deny policy for ingress and egress.
     NoDefaultDeny,
+    /// A NetworkPolicy that admits every pod, namespace or address to a backend.
+    BackendOpenIngress,
     /// A pod on the node's network namespace: it bypasses every NetworkPolicy.
     HostNetwork,
     /// A container port bound on the node's address.
@@ -31,10 +33,11 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::ServiceExposed,
         Rule::PodWithoutNetworkPolicy,
         Rule::NoDefaultDeny,
+        Rule::BackendOpenIngress,
         Rule::HostNetwork,
         Rule::HostPort,
         Rule::IngressBypassesGateway,
@@ -49,6 +52,7 @@ impl Rule {
             Rule::ServiceExposed => "service-exposed",
             Rule::PodWithoutNetworkPolicy => "pod-without-network-policy",
             Rule::NoDefaultDeny => "no-default-deny",
+            Rule::BackendOpenIngress => "backend-open-ingress",
             Rule::HostNetwork => "host-network",
             Rule::HostPort => "host-port",
             Rule::IngressBypassesGateway => "ingress-bypasses-gateway",

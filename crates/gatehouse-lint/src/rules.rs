@@ -4,6 +4,7 @@ mod exposure;
 mod host;
 mod ingress;
 mod network_policy;
+mod open_policy;
 mod upstream;
 
 use crate::Finding;
@@ -14,6 +15,7 @@ pub fn run(manifests: &Manifests<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     exposure::check(manifests, &mut findings);
     network_policy::check(manifests, &mut findings);
+    open_policy::check(manifests, &mut findings);
     host::check(manifests, &mut findings);
     ingress::check(manifests, &mut findings);
     upstream::check(manifests, &mut findings);

@@ -93,6 +93,26 @@ fn a_namespace_without_default_deny_for_egress_is_found() {
 }
 
 #[test]
+fn policies_that_open_a_backend_to_everything_are_found() {
+    expect(
+        "backend-open-ingress.yaml",
+        &[
+            ("backend-open-ingress", "NetworkPolicy", "orders-allow-all"),
+            (
+                "backend-open-ingress",
+                "NetworkPolicy",
+                "orders-from-any-namespace",
+            ),
+            (
+                "backend-open-ingress",
+                "NetworkPolicy",
+                "everything-from-the-internet",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn host_networking_and_host_ports_are_found() {
     expect(
         "host-network.yaml",
