@@ -346,7 +346,7 @@ async fn no_token_is_401_read_only_is_403_and_forged_headers_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_called_directly_without_context_refuse() {
-    let demo = start("direct").await;
+    let mut demo = start("direct").await;
     for url in [
         format!("{}/orders", demo.order),
         format!("{}/users/me", demo.user),
@@ -379,6 +379,10 @@ async fn services_called_directly_without_context_refuse() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+
+    // SIGTERM (Kubernetes, systemd) stops the demo as cleanly as Ctrl-C.
+    demo.signal(Signal::SIGTERM);
+    assert_eq!(demo.wait_exit(Duration::from_secs(20)), Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,6 +395,20 @@ async fn tokens_of_the_embedded_provider_pass_and_of_any_other_key_do_not() {
         .await;
     assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
     assert_eq!(forged.json()["error"]["code"], "invalid_token");
+
+    // The provider's token endpoint, as a script would use it.
+    let url = format!("{}/token?user=carol", demo.issuer);
+    let issued = demo.send("POST", url, None, &[], "").await.unwrap();
+    assert_eq!(issued.status, StatusCode::OK);
+    let token = issued.json()["access_token"].as_str().unwrap().to_owned();
+    let all = demo.send(
+        "GET",
+        format!("{}/api/orders", demo.gateway),
+        Some(token),
+        &[],
+        "",
+    );
+    assert_eq!(all.await.unwrap().status, StatusCode::OK);
 
     // `gatehouse token` signs with the key in the demo's data directory.
     let idp = demo
