@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
@@ -38,18 +39,34 @@ impl SigningKey {
     /// The key in `dir`, or a new one written there (the directory is created, owner-only).
     pub fn load_or_generate(dir: &Path) -> Result<Self, DevIdpError> {
         let path = dir.join(KEY_FILE);
-        match std::fs::read(&path) {
-            Ok(der) => {
-                let pair = RsaKeyPair::from_pkcs8(&der)
-                    .map_err(|_| DevIdpError::BadKey { path: path.clone() })?;
-                Ok(Self::from_pair(pair))
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        match Self::read(&path)? {
+            Some(key) => Ok(key),
+            None => {
                 let key = Self::generate()?;
-                key.write(dir, &path)?;
-                Ok(key)
+                if key.write(dir, &path)? {
+                    Ok(key)
+                } else {
+                    // Another process (`gatehouse token` beside `gatehouse demo`) wrote its key
+                    // first; use that one, so both sign with the key the JWKS serves.
+                    Self::read(&path)?.ok_or(DevIdpError::BadKey { path })
+                }
             }
-            Err(source) => Err(DevIdpError::Io { path, source }),
+        }
+    }
+
+    /// The key at `path`, or `None` when there is no file.
+    fn read(path: &Path) -> Result<Option<Self>, DevIdpError> {
+        match std::fs::read(path) {
+            Ok(der) => RsaKeyPair::from_pkcs8(&der)
+                .map(|pair| Some(Self::from_pair(pair)))
+                .map_err(|_| DevIdpError::BadKey {
+                    path: path.to_path_buf(),
+                }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(DevIdpError::Io {
+                path: path.to_path_buf(),
+                source,
+            }),
         }
     }
 
@@ -61,7 +78,8 @@ impl SigningKey {
         }
     }
 
-    fn write(&self, dir: &Path, path: &Path) -> Result<(), DevIdpError> {
+    /// Writes the key to `path` unless a key is there already; returns whether it wrote.
+    fn write(&self, dir: &Path, path: &Path) -> Result<bool, DevIdpError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| DevIdpError::Io { path, source }
@@ -73,8 +91,11 @@ impl SigningKey {
             .map_err(io(dir))?;
         let der: Pkcs8V1Der<'static> =
             AsDer::as_der(&*self.pair).map_err(|_| DevIdpError::Crypto("cannot encode the key"))?;
-        // Written beside and renamed, so a concurrent `gatehouse token` never reads half a key.
-        let tmp: PathBuf = path.with_extension("tmp");
+        // Written beside, then linked into place: a reader never sees half a key, and of two
+        // processes generating at once only the first one's key is kept (a link never replaces).
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let unique = WRITES.fetch_add(1, Ordering::Relaxed);
+        let tmp: PathBuf = path.with_extension(format!("{}-{unique}.tmp", std::process::id()));
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -84,7 +105,13 @@ impl SigningKey {
             .map_err(io(&tmp))?;
         file.write_all(der.as_ref()).map_err(io(&tmp))?;
         file.sync_all().map_err(io(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io(path))
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(source) => Err(io(path)(source)),
+        }
     }
 
     /// The key id (`kid`): the RFC 7638 thumbprint of the public key, stable across restarts.
@@ -142,6 +169,22 @@ mod tests {
         assert_eq!(first.jwk(), again.jwk());
         let other = SigningKey::generate().unwrap();
         assert_ne!(first.kid(), other.kid());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn processes_generating_at_once_end_up_with_one_key() {
+        let dir = std::env::temp_dir().join(format!("devidp-race-{}", std::process::id()));
+        let kids: Vec<String> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| SigningKey::load_or_generate(&dir).unwrap()))
+                .collect();
+            racers
+                .into_iter()
+                .map(|r| r.join().unwrap().kid().to_owned())
+                .collect()
+        });
+        assert!(kids.iter().all(|kid| *kid == kids[0]), "{kids:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
