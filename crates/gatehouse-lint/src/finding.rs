@@ -116,3 +116,16 @@ impl Report {
         self.findings.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Rule;
+
+    #[test]
+    fn json_names_are_the_stable_ids() {
+        for rule in Rule::ALL {
+            let json = serde_json::to_value(rule).unwrap();
+            assert_eq!(json.as_str(), Some(rule.id()));
+        }
+    }
+}
