@@ -2,7 +2,7 @@
 # Checks the Kubernetes deployment offline: renders each overlay with `kubectl kustomize`,
 # validates the result against the Kubernetes 1.30 schemas (kubernetes-validate --strict) and
 # runs `gatehouse lint` on it, which must find nothing. Installs what it needs on a fresh Debian
-# machine: kubectl from the Debian archive, kubernetes-validate from PyPI (in a venv under
+# machine: kubectl from the package index, kubernetes-validate from PyPI (in a venv under
 # target/, so the system Python stays untouched).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,22 +23,13 @@ apt_install() {
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
 }
 
-# kubectl from the machine's package index; where that has none (plain Debian 12 ships only
-# kubernetes-client 1.20, too old for these kustomizations), from the Kubernetes project's own
-# apt repository, as its installation guide does.
-KUBECTL_SERIES=v1.32
-install_kubectl_upstream() {
-    apt_install ca-certificates curl gpg
-    sudo_if_needed mkdir -p -m 755 /etc/apt/keyrings
-    curl -fsSL "https://pkgs.k8s.io/core:/stable:/$KUBECTL_SERIES/deb/Release.key" |
-        sudo_if_needed gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
-    echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/$KUBECTL_SERIES/deb/ /" |
-        sudo_if_needed tee /etc/apt/sources.list.d/kubernetes.list >/dev/null
-    sudo_if_needed apt-get update -q
-    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q kubectl
-}
+# kubectl (with Kustomize built in) comes from the machine's package index; the image this
+# project's machines are made from ships it, and a machine without it gets it from there.
 if ! command -v kubectl >/dev/null; then
-    apt_install kubectl || install_kubectl_upstream
+    apt_install kubectl || {
+        echo "deploy/check.sh: kubectl is not available from this machine's package index" >&2
+        exit 1
+    }
 fi
 
 validate=(kubernetes-validate)
