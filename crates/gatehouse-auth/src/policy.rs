@@ -148,8 +148,10 @@ pub struct Requirement {
 impl Requirement {
     /// Whether the identity meets the requirement.
     pub fn is_met_by(&self, identity: &Identity) -> bool {
-        let has_perm = |p: &String| identity.permissions.contains(p);
-        let has_role = |r: &String| identity.roles.contains(r);
+        // The same matching rule services apply (`orders:*` grants `orders:create`), so the edge
+        // never refuses what the service would allow.
+        let has_perm = |p: &String| identity.has_permission(p);
+        let has_role = |r: &String| identity.has_role(r);
         let any = self
             .any_of
             .as_ref()
@@ -189,6 +191,20 @@ mod tests {
         assert!(r.is_met_by(&identity(&["admin"], &[])));
         assert!(r.is_met_by(&identity(&[], &["orders:read"])));
         assert!(!r.is_met_by(&identity(&["user"], &["orders:write"])));
+    }
+
+    #[test]
+    fn permission_wildcards_match_like_the_contract() {
+        let req =
+            requirement(serde_json::json!({ "any_of": { "permissions": ["orders:create"] } }));
+        assert!(req.is_met_by(&identity(&[], &["orders:*"])));
+        assert!(!req.is_met_by(&identity(&[], &["*"])));
+        assert!(!req.is_met_by(&identity(&[], &["orders"])));
+        let all = requirement(
+            serde_json::json!({ "all_of": { "permissions": ["orders:read", "users:read"] } }),
+        );
+        assert!(!all.is_met_by(&identity(&[], &["orders:*"])));
+        assert!(all.is_met_by(&identity(&[], &["orders:*", "users:*"])));
     }
 
     #[test]
