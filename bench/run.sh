@@ -6,7 +6,7 @@ set -euo pipefail
 usage() {
   cat <<'EOF'
 usage: bench/run.sh [options]
-  --quick              about a minute: 1 round of 2 s per measurement, 2,000 idle connections
+  --quick              about a minute: 1 round of 1 s per measurement, 2,000 idle connections
   --duration SECONDS   length of one wrk measurement (default 5)
   --rounds N           interleaved rounds (default 2)
   --conns LIST         wrk connection counts (default 32,128)
@@ -44,7 +44,7 @@ UNCACHED_TOKENS=40000
 
 while (($#)); do
   case "$1" in
-    --quick) DURATION=2; ROUNDS=1; IDLE_CONNS=2000; shift ;;
+    --quick) DURATION=1; ROUNDS=1; IDLE_CONNS=2000; shift ;;
     --duration) DURATION=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
@@ -89,6 +89,7 @@ cleanup() {
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
+  PID=()
   if ((status != 0)); then echo "bench: logs kept in $RUN" >&2; else rm -rf "$RUN"; fi
   exit "$status"
 }
@@ -127,8 +128,17 @@ port_free() {
 
 start() { # start NAME COMMAND...: in the background, logging to $RUN/NAME.log
   local name=$1; shift
-  "$@" >"$RUN/$name.log" 2>&1 &
+  "$@" >>"$RUN/$name.log" 2>&1 &
   PID[$name]=$!
+}
+stop() { # stop NAME: SIGTERM, at most 5 s to exit, then SIGKILL
+  local p=${PID[$1]:-}
+  [[ -n "$p" ]] || return 0
+  kill -TERM "$p" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+  unset "PID[$1]"
 }
 
 # The process ids of a target (its main process and direct children, e.g. nginx workers).
@@ -199,7 +209,7 @@ HELPER="$ROOT/target/release/gatehouse-bench"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 NOFILE=$(ulimit -n)
 MAXCONN=$((IDLE_CONNS + 256))
-((NOFILE > MAXCONN + 512)) ||
+((NOFILE > MAXCONN + MAXCONN / 8 + 512)) ||
   die "ulimit -n is $NOFILE, too low for $IDLE_CONNS idle connections (lower --idle-conns)"
 
 # ---------------------------------------------------------------------------------------------
@@ -211,7 +221,7 @@ has "$SCENARIOS" uncached && MANY=$UNCACHED_TOKENS
 "$HELPER" keys --out "$KEYS" --count 1000 --many "$MANY" >/dev/null
 render() { # render TEMPLATE OUTPUT PORT
   sed -e "s|@PORT@|$3|g" -e "s|@ADMIN_PORT@|$PORT_ADMIN|g" -e "s|@UPSTREAM_PORT@|$PORT_UPSTREAM|g" \
-    -e "s|@THREADS@|$THREADS|g" -e "s|@NOFILE@|$NOFILE|g" -e "s|@MAXCONN@|$MAXCONN|g" -e "s|@KEYS@|$KEYS|g" -e "s|@RUN@|$RUN|g" "$1" >"$2"
+    -e "s|@THREADS@|$THREADS|g" -e "s|@NOFILE@|$NOFILE|g" -e "s|@MAXCONN@|$MAXCONN|g" -e "s|@NGINX_CONNS@|$((NOFILE - 256))|g" -e "s|@KEYS@|$KEYS|g" -e "s|@RUN@|$RUN|g" "$1" >"$2"
 }
 render "$BENCH/conf/gatehouse.yaml" "$RUN/gatehouse.yaml" "$PORT_GATEHOUSE"
 render "$BENCH/conf/nginx.conf" "$RUN/nginx.conf" "$PORT_NGINX"
@@ -222,33 +232,42 @@ render "$BENCH/conf/haproxy.cfg" "$RUN/haproxy.cfg" "$PORT_HAPROXY"
 for port in "$PORT_UPSTREAM" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_NODE" "$PORT_GATEHOUSE" "$PORT_ADMIN"; do
   port_free "$port"
 done
+start_all() { # the upstream and every target, each polled until it serves
+  start upstream "$HELPER" upstream --listen "127.0.0.1:$PORT_UPSTREAM" --threads 1
+  wait_port "$PORT_UPSTREAM" 10 upstream
+  if has "$TARGETS" nginx; then
+    start nginx nginx -p "$RUN" -e "$RUN/nginx.error.log" -c "$RUN/nginx.conf"
+    wait_port "$PORT_NGINX" 10 nginx
+  fi
+  if has "$TARGETS" haproxy; then
+    start haproxy haproxy -db -f "$RUN/haproxy.cfg"
+    wait_port "$PORT_HAPROXY" 10 haproxy
+  fi
+  if has "$TARGETS" node; then
+    (cd "$BENCH/node-gateway" && NODE_ENV=production PORT=$PORT_NODE \
+      UPSTREAM="http://127.0.0.1:$PORT_UPSTREAM" JWT_SECRET="$(<"$KEYS/rs256.pub.pem")" \
+      exec node gateway.js) >>"$RUN/node.log" 2>&1 &
+    PID[node]=$!
+    wait_port "$PORT_NODE" 20 node
+  fi
+  if has "$TARGETS" gatehouse; then
+    GATEHOUSE_WORKER_THREADS=$THREADS start gatehouse "$GATEHOUSE" run --config "$RUN/gatehouse.yaml"
+    wait_port "$PORT_GATEHOUSE" 20 gatehouse
+    wait_http_200 "$PORT_ADMIN" /readyz 20
+  fi
+}
+stop_all() { # stops every process started so far, waiting (bounded) until each has exited
+  local name
+  for name in "${!PID[@]}"; do stop "$name"; done
+}
+has "$TARGETS" nginx &&
+  { nginx -t -q -p "$RUN" -e "$RUN/nginx.error.log" -c "$RUN/nginx.conf" || die "nginx configuration invalid"; }
+has "$TARGETS" haproxy &&
+  { haproxy -c -q -f "$RUN/haproxy.cfg" || die "HAProxy configuration invalid"; }
+has "$TARGETS" gatehouse &&
+  { "$GATEHOUSE" check --config "$RUN/gatehouse.yaml" >/dev/null || die "gatehouse configuration invalid"; }
 log "starting the upstream and the targets ($THREADS thread(s) each)"
-start upstream "$HELPER" upstream --listen "127.0.0.1:$PORT_UPSTREAM" --threads 1
-wait_port "$PORT_UPSTREAM" 10 upstream
-if has "$TARGETS" nginx; then
-  nginx -t -q -p "$RUN" -e "$RUN/nginx.error.log" -c "$RUN/nginx.conf" || die "nginx configuration invalid"
-  start nginx nginx -p "$RUN" -e "$RUN/nginx.error.log" -c "$RUN/nginx.conf"
-  wait_port "$PORT_NGINX" 10 nginx
-fi
-if has "$TARGETS" haproxy; then
-  haproxy -c -q -f "$RUN/haproxy.cfg" || die "HAProxy configuration invalid"
-  start haproxy haproxy -db -f "$RUN/haproxy.cfg"
-  wait_port "$PORT_HAPROXY" 10 haproxy
-fi
-if has "$TARGETS" node; then
-  JWT_SECRET=$(<"$KEYS/rs256.pub.pem")
-  (cd "$BENCH/node-gateway" && NODE_ENV=production PORT=$PORT_NODE \
-    UPSTREAM="http://127.0.0.1:$PORT_UPSTREAM" JWT_SECRET="$JWT_SECRET" \
-    exec node gateway.js) >"$RUN/node.log" 2>&1 &
-  PID[node]=$!
-  wait_port "$PORT_NODE" 20 node
-fi
-if has "$TARGETS" gatehouse; then
-  "$GATEHOUSE" check --config "$RUN/gatehouse.yaml" >/dev/null || die "gatehouse configuration invalid"
-  GATEHOUSE_WORKER_THREADS=$THREADS start gatehouse "$GATEHOUSE" run --config "$RUN/gatehouse.yaml"
-  wait_port "$PORT_GATEHOUSE" 20 gatehouse
-  wait_http_200 "$PORT_ADMIN" /readyz 20
-fi
+start_all
 port_of() {
   case $1 in
     upstream) echo "$PORT_UPSTREAM" ;; nginx) echo "$PORT_NGINX" ;; haproxy) echo "$PORT_HAPROXY" ;;
@@ -378,6 +397,10 @@ fi
 IDLE="$RUN/idle.tsv"
 : >"$IDLE"
 if has "$SCENARIOS" idle; then
+  # Fresh processes: what the load left in allocators, pools and heaps would hide the growth.
+  log "restarting every target for the idle connections"
+  stop_all
+  start_all
   token=$(head -n 1 "$KEYS/rs256.token")
   for t in ${TARGETS//,/ }; do
     pids=$(pids_of "$t")
@@ -395,8 +418,10 @@ if has "$SCENARIOS" idle; then
     ((ready)) || die "idle connections to $t failed: $(tail -n 5 "$RUN/idle-$t.log")"
     # shellcheck disable=SC2086
     after=$(status_kb VmRSS $pids)
-    printf '%s\t%s\t%s\t%s\n' "$t" "$IDLE_CONNS" "$before" "$after" >>"$IDLE"
-    log "idle $t: $IDLE_CONNS connections, RSS ${before} -> ${after} KB"
+    # The connections the target really holds open (the client's view could hide closed ones).
+    held=$(ss -Htn state established "( sport = :$(port_of "$t") )" 2>/dev/null | wc -l || echo "?")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$IDLE_CONNS" "$before" "$after" "$held" >>"$IDLE"
+    log "idle $t: $IDLE_CONNS connections ($held established), RSS ${before} -> ${after} KB"
     kill -TERM "${PID[idle]}" 2>/dev/null || true
     wait "${PID[idle]}" 2>/dev/null || true
     unset 'PID[idle]'

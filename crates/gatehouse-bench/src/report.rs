@@ -3,7 +3,7 @@
 //! Load rows (TSV, written by `bench/run.sh`): `scenario conns target round requests duration_us
 //! p50_us p99_us cpu_us rss_kb socket_errors status_errors ok refused other cache_hit_pct` (the
 //! last is `-` for targets without a verified-token cache).
-//! Idle rows: `target conns rss_before_kb rss_after_kb`.
+//! Idle rows: `target conns rss_before_kb rss_after_kb established`.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -201,19 +201,20 @@ fn idle_table(out: &mut String, text: &str) -> anyhow::Result<()> {
     writeln!(out, "\n### idle keep-alive connections\n")?;
     writeln!(
         out,
-        "| target | connections | RSS before MB | RSS after MB | KB per connection |"
+        "| target | connections | established | RSS before MB | RSS after MB | KB per connection |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let f: Vec<&str> = line.split('\t').collect();
-        anyhow::ensure!(f.len() == 4, "idle row: expected 4 fields: {line:?}");
+        anyhow::ensure!(f.len() == 5, "idle row: expected 5 fields: {line:?}");
         let conns: f64 = f[1].parse()?;
         let before: f64 = f[2].parse()?;
         let after: f64 = f[3].parse()?;
         writeln!(
             out,
-            "| {} | {conns:.0} | {:.1} | {:.1} | {:.1} |",
+            "| {} | {conns:.0} | {} | {:.1} | {:.1} | {:.1} |",
             f[0],
+            f[4],
             before / 1024.0,
             after / 1024.0,
             (after - before) / conns.max(1.0)
@@ -258,7 +259,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
          In parentheses: the ratio to HAProxy at the same connection count and thread count \
          (for req/s higher is better, for everything else lower is better). \
          Cache hits: gatehouse's verified-token cache, from its `/metrics`. \
-         Idle connections: RSS growth of the target, measured after the load scenarios."
+         Idle connections: RSS growth of the target, restarted fresh after the load scenarios; \
+         established: the connections the target held open at that moment (`ss`)."
     )?;
     load_tables(&mut out, &rows(&samples))?;
     if let Some(idle) = idle {
