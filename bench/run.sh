@@ -13,7 +13,8 @@ usage: bench/run.sh [options]
   --threads N          threads of every gateway: tokio workers, nginx workers, HAProxy nbthread
                        (default 1; the Node gateway is one process)
   --wrk-threads N      wrk threads (default 2)
-  --scenarios LIST     any of single,distinct,uncached,es256,eddsa,flood,idle
+  --scenarios LIST     any of single,distinct,uncached,es256,uncached-es256,eddsa,
+                       uncached-eddsa,flood,idle
                        (default: all)
   --targets LIST       any of upstream,nginx,haproxy,node,gatehouse (default: all)
   --idle-conns N       idle keep-alive connections per target (default 10000)
@@ -32,15 +33,16 @@ ROUNDS=2
 CONNS=32,128
 THREADS=1
 WRK_THREADS=2
-SCENARIOS=single,distinct,uncached,es256,eddsa,flood,idle
+SCENARIOS=single,distinct,uncached,es256,uncached-es256,eddsa,uncached-eddsa,flood,idle
 TARGETS=upstream,nginx,haproxy,node,gatehouse
 IDLE_CONNS=10000
 PORT_BASE=18000
 INSTALL=1
 BUILD=1
 OUT=""
-# Distinct tokens for "uncached": four times gatehouse's verified-token cache (10,000 entries).
-UNCACHED_TOKENS=40000
+# Distinct tokens per algorithm for the "uncached" scenarios: ten times gatehouse's verified-token
+# cache (10,000 entries), so that (nearly) every request is verified.
+UNCACHED_TOKENS=100000
 
 while (($#)); do
   case "$1" in
@@ -217,7 +219,7 @@ MAXCONN=$((IDLE_CONNS + 256))
 KEYS="$RUN/keys"
 log "generating keys and tokens"
 MANY=0
-has "$SCENARIOS" uncached && MANY=$UNCACHED_TOKENS
+[[ ",$SCENARIOS," == *,uncached* ]] && MANY=$UNCACHED_TOKENS
 "$HELPER" keys --out "$KEYS" --count 1000 --many "$MANY" >/dev/null
 render() { # render TEMPLATE OUTPUT PORT
   sed -e "s|@PORT@|$3|g" -e "s|@ADMIN_PORT@|$PORT_ADMIN|g" -e "s|@UPSTREAM_PORT@|$PORT_UPSTREAM|g" \
@@ -307,8 +309,8 @@ scenario_targets() {
   case $1 in
     single | distinct) s=upstream,nginx,haproxy,node,gatehouse ;;
     uncached | flood) s=haproxy,node,gatehouse ;;
-    es256) s=haproxy,gatehouse ;;
-    eddsa) s=gatehouse ;;
+    es256 | uncached-es256) s=haproxy,gatehouse ;;
+    eddsa | uncached-eddsa) s=gatehouse ;;
   esac
   local t
   for t in ${s//,/ }; do has "$TARGETS" "$t" && echo "$t"; done
@@ -319,6 +321,8 @@ scenario_args() { # path, tokens file, classify responses
     single) echo "/rs256 $KEYS/rs256.token 0" ;;
     distinct) echo "/rs256 $KEYS/rs256.tokens 0" ;;
     uncached) echo "/rs256 $KEYS/rs256.many 0" ;;
+    uncached-es256) echo "/es256 $KEYS/es256.many 0" ;;
+    uncached-eddsa) echo "/eddsa $KEYS/eddsa.many 0" ;;
     es256) echo "/es256 $KEYS/es256.tokens 0" ;;
     eddsa) echo "/eddsa $KEYS/eddsa.tokens 0" ;;
     flood) echo "/rs256 $KEYS/rs256.flood 1" ;;
@@ -374,7 +378,8 @@ RUSTC_START=$(pgrep -c rustc || true)
 LOAD_SCENARIOS=()
 for s in ${SCENARIOS//,/ }; do
   case $s in
-    single | distinct | uncached | es256 | eddsa | flood) LOAD_SCENARIOS+=("$s") ;;
+    single | distinct | uncached | es256 | uncached-es256 | eddsa | uncached-eddsa | flood)
+      LOAD_SCENARIOS+=("$s") ;;
     idle) ;;
     *) die "unknown scenario $s" ;;
   esac

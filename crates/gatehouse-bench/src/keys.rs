@@ -5,7 +5,7 @@
 //! `ALG.pub.pem`, `ALG.jwks.json`, `ALG.token` (one valid token, `sub` = `user-1`),
 //! `ALG.tokens` (distinct valid tokens, one a line), `ALG.bad-signature.token`,
 //! `ALG.expired.token`, `ALG.alg-none.token`, and `ALG.flood` (valid and invalid tokens
-//! alternating, one a line). Every token of `ALG` has `iss` = [`issuer`]`(ALG)` and `aud` = [`AUDIENCE`].
+//! alternating, one a line), and with `--many`, `ALG.many` (more distinct valid tokens). Every token of `ALG` has `iss` = [`issuer`]`(ALG)` and `aud` = [`AUDIENCE`].
 
 use std::fmt::Write as _;
 use std::fs;
@@ -82,7 +82,7 @@ pub struct Args {
     /// Distinct valid tokens per algorithm.
     #[arg(long, default_value_t = 1000)]
     count: usize,
-    /// Further distinct RS256 tokens written to `rs256.many` (0: none).
+    /// Further distinct tokens per algorithm, written to `ALG.many` (0: none).
     #[arg(long, default_value_t = 0)]
     many: usize,
     /// Lifetime of the valid tokens, in seconds.
@@ -146,7 +146,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             writeln!(flood, "{token}\n{invalid}")?;
         }
         write("flood", &flood)?;
-        if *alg == "rs256" && many > 0 {
+        if many > 0 {
             write("many", &many_tokens(key, &header, alg, many, now, exp)?)?;
         }
     }
