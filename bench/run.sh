@@ -27,7 +27,7 @@ EOF
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH="$ROOT/bench"
-COMMAND="bench/run.sh $*"
+COMMAND="bench/run.sh${*:+ $*}"
 DURATION=5
 ROUNDS=2
 CONNS=32,128
@@ -46,7 +46,7 @@ UNCACHED_TOKENS=100000
 
 while (($#)); do
   case "$1" in
-    --quick) DURATION=1; ROUNDS=1; IDLE_CONNS=2000; shift ;;
+    --quick) DURATION=1; ROUNDS=1; IDLE_CONNS=2000; UNCACHED_TOKENS=50000; shift ;;
     --duration) DURATION=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
