@@ -98,3 +98,39 @@ pub fn exchange(stream: &mut TcpStream, request: &str) -> anyhow::Result<Head> {
     );
     Ok(head)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+    use std::net::TcpListener;
+
+    use super::*;
+
+    #[test]
+    fn reads_sized_and_chunked_responses_on_one_connection() -> anyhow::Result<()> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let server = std::thread::spawn(move || -> std::io::Result<()> {
+            let (mut stream, _) = listener.accept()?;
+            let mut buf = [0; 1024];
+            let _ = stream.read(&mut buf)?;
+            stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-Bench-User-Id: u\r\n\r\nok\n",
+            )?;
+            let _ = stream.read(&mut buf)?;
+            stream.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n",
+            )
+        });
+        let mut stream = connect(addr)?;
+        let first = exchange(&mut stream, &get("/", &[]))?;
+        assert_eq!(first.status, 200);
+        assert_eq!(first.header("x-bench-user-id"), Some("u"));
+        let second = exchange(&mut stream, &get("/", &[]))?;
+        assert_eq!(second.status, 401);
+        server
+            .join()
+            .map_err(|_| anyhow::anyhow!("server panicked"))??;
+        Ok(())
+    }
+}

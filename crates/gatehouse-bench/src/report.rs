@@ -269,3 +269,44 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     print!("{out}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(target: &str, round: u32, requests: u32, cpu_us: u32, hits: &str) -> String {
+        format!(
+            "single\t32\t{target}\t{round}\t{requests}\t1000000\t500\t2000\t{cpu_us}\t20480\t0\t0\t0\t0\t0\t{hits}"
+        )
+    }
+
+    #[test]
+    fn medians_over_rounds_and_ratios_against_haproxy() -> anyhow::Result<()> {
+        let samples = [
+            line("haproxy", 1, 10_000, 400_000, "-"),
+            line("haproxy", 2, 20_000, 800_000, "-"),
+            line("gatehouse", 1, 30_000, 600_000, "100"),
+            line("gatehouse", 2, 10_000, 200_000, "90"),
+        ]
+        .iter()
+        .map(|l| parse(l))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+        let rows = rows(&samples);
+        assert_eq!(rows.len(), 2);
+        assert!((rows[0].rps - 15_000.0).abs() < 1e-6);
+        assert!((rows[1].cpu_per_req - 20.0).abs() < 1e-6);
+        assert_eq!(rows[0].cache_hit_pct, None);
+        assert_eq!(rows[1].cache_hit_pct, Some(95.0));
+        let mut out = String::new();
+        load_tables(&mut out, &rows)?;
+        assert!(out.contains("| gatehouse | 32 | 20000 (1.33×) |"), "{out}");
+        assert!(out.contains("| 20.0 (0.50×) |"), "{out}");
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_rows_are_refused() {
+        assert!(parse("single\t32\tgatehouse").is_err());
+        assert!(parse(&line("haproxy", 1, 1, 1, "-").replace("1000000", "x")).is_err());
+    }
+}
