@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::http1;
-use crate::upstream::{SEEN_AUTHORIZATION, SEEN_USER};
+use crate::upstream::{ECHO, SEEN_AUTHORIZATION, SEEN_PREFIX, SEEN_USER};
 
 /// One target to check.
 #[derive(clap::Args)]
@@ -46,6 +46,7 @@ impl Target {
             "Connection: close".to_owned(),
             // A client trying to choose its own identity: must never reach the upstream.
             "X-User-Id: spoofed".to_owned(),
+            format!("{ECHO}: 1"),
         ];
         if let Some(token) = token {
             extra.push(format!("Authorization: Bearer {token}"));
@@ -94,9 +95,17 @@ pub fn run(target: &Target) -> anyhow::Result<()> {
         Some("present") => "; note: the raw Authorization header reaches the upstream",
         _ => "",
     };
+    let identity: Vec<String> = valid
+        .headers
+        .iter()
+        .filter_map(|(name, value)| Some(format!("{}: {value}", name.strip_prefix(SEEN_PREFIX)?)))
+        .collect();
     println!(
-        "functional check passed: {} ({}{}){note}",
-        target.name, target.addr, target.path
+        "functional check passed: {} ({}{}); upstream received [{}]{note}",
+        target.name,
+        target.addr,
+        target.path,
+        identity.join("; ")
     );
     Ok(())
 }

@@ -16,6 +16,11 @@ use tokio::net::TcpListener;
 pub const SEEN_USER: &str = "x-bench-user-id";
 /// Response header saying whether an `Authorization` header reached the upstream.
 pub const SEEN_AUTHORIZATION: &str = "x-bench-authorization";
+/// Request header asking the upstream to reflect every `x-user-*` header it received, as
+/// `x-bench-seen-NAME` (the functional check sends it; load requests do not).
+pub const ECHO: &str = "x-bench-echo";
+/// Prefix of the reflected identity headers.
+pub const SEEN_PREFIX: &str = "x-bench-seen-";
 
 /// Options of `upstream`.
 #[derive(clap::Args)]
@@ -71,6 +76,15 @@ async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, In
     };
     let mut response = Response::new(Full::new(Bytes::from_static(b"ok\n")));
     let headers = response.headers_mut();
+    if request.headers().contains_key(ECHO) {
+        for (name, value) in request.headers() {
+            if name.as_str().starts_with("x-user-")
+                && let Ok(seen) = http::HeaderName::try_from(format!("{SEEN_PREFIX}{name}"))
+            {
+                headers.append(seen, value.clone());
+            }
+        }
+    }
     headers.insert(SEEN_USER, user);
     headers.insert(SEEN_AUTHORIZATION, HeaderValue::from_static(authorization));
     headers.insert(
