@@ -17,6 +17,8 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     /// Identity providers whose tokens routes may accept.
     pub providers: Vec<gatehouse_auth::ProviderConfig>,
+    /// Settings shared by all providers.
+    pub authentication: AuthenticationConfig,
     /// Log output.
     pub logging: LoggingConfig,
     /// Shutdown behaviour on SIGTERM/SIGINT.
@@ -168,4 +170,13 @@ pub struct ReloadConfig {
     /// How often the config file is checked for changes; zero turns watching off (SIGHUP still
     /// reloads).
     pub watch_interval: Duration,
+}
+
+/// Settings of edge authentication as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticationConfig {
+    /// Entries of the verified-token cache (keyed by a hash of the token); zero turns it off.
+    pub token_cache_entries: usize,
+    /// Longest bearer token accepted.
+    pub max_token_bytes: usize,
 }

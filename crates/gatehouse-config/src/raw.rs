@@ -26,6 +26,7 @@ pub struct RawConfig {
     pub routes: Vec<RawRoute>,
     #[serde(default)]
     pub providers: Vec<gatehouse_auth::ProviderConfig>,
+    pub authentication: Option<RawAuthentication>,
     pub logging: Option<RawLogging>,
     pub shutdown: Option<RawShutdown>,
     pub reload: Option<RawReload>,
@@ -44,6 +45,13 @@ pub struct RawListen {
     pub http2_max_concurrent_streams: Option<u64>,
     pub max_body_bytes: Option<Scalar>,
     pub trust_forwarded_headers: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuthentication {
+    pub token_cache_entries: Option<u64>,
+    pub max_token_bytes: Option<Scalar>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -178,6 +178,27 @@ pub(crate) fn validate(raw: raw::RawConfig) -> Result<Config, ConfigError> {
         issues.push(issue.path, issue.message);
     }
     let provider_names: Vec<&str> = raw.providers.iter().map(|p| p.name.as_str()).collect();
+    let authentication = raw.authentication.unwrap_or_default();
+    let max_token_bytes = issues.size(
+        "authentication.max_token_bytes",
+        authentication.max_token_bytes.as_ref(),
+        gatehouse_auth::DEFAULT_MAX_TOKEN_BYTES as u64,
+    );
+    if !(256..=64 << 10).contains(&max_token_bytes) {
+        issues.push(
+            "authentication.max_token_bytes",
+            format!("{max_token_bytes} is out of range; use a value from 256 to 64KiB"),
+        );
+    }
+    let authentication = AuthenticationConfig {
+        token_cache_entries: issues.count(
+            "authentication.token_cache_entries",
+            authentication.token_cache_entries,
+            10_000,
+            (0, 10_000_000),
+        ) as usize,
+        max_token_bytes: max_token_bytes as usize,
+    };
 
     let mut routes = Vec::with_capacity(raw.routes.len());
     let mut seen_names = BTreeSet::new();
@@ -263,6 +284,7 @@ pub(crate) fn validate(raw: raw::RawConfig) -> Result<Config, ConfigError> {
         upstreams,
         routes,
         providers: raw.providers,
+        authentication,
         logging,
         shutdown,
         reload,

@@ -32,6 +32,7 @@ pub struct Auth {
     /// The authenticator.
     pub authenticator: Authenticator,
     providers: Vec<gatehouse_auth::ProviderConfig>,
+    settings: gatehouse_config::AuthenticationConfig,
     stop: CancellationToken,
 }
 
@@ -61,15 +62,25 @@ impl Runtime {
             .collect();
         let auth = match previous.and_then(|p| p.auth.as_ref()) {
             // Same providers: keep the keys, the verified-token cache and the refresh tasks.
-            Some(auth) if auth.providers == config.providers => Some(auth.clone()),
+            Some(auth)
+                if auth.providers == config.providers && auth.settings == config.authentication =>
+            {
+                Some(auth.clone())
+            }
             _ if config.providers.is_empty() => None,
             _ => {
-                let authenticator = Authenticator::new(&config.providers, AuthOptions::default())?;
+                let options = AuthOptions {
+                    cache_capacity: config.authentication.token_cache_entries,
+                    max_token_bytes: config.authentication.max_token_bytes,
+                    ..AuthOptions::default()
+                };
+                let authenticator = Authenticator::new(&config.providers, options)?;
                 let stop = CancellationToken::new();
                 authenticator.start(stop.clone());
                 Some(Arc::new(Auth {
                     authenticator,
                     providers: config.providers.clone(),
+                    settings: config.authentication.clone(),
                     stop,
                 }))
             }

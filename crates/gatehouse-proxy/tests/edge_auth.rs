@@ -601,3 +601,41 @@ async fn claim_values_cannot_inject_headers_and_oversize_contexts_are_refused() 
     assert!(challenge(&response).contains("invalid_token"));
     assert_eq!(s.upstream.hits(), hits);
 }
+
+#[tokio::test]
+async fn authentication_settings_bound_tokens_and_switch_the_cache_off() {
+    let key = TestKey::rsa();
+    let idp = Idp::serving(&[(&key, "k1")]).await;
+    let upstream = EchoServer::start().await;
+    let yaml = config(&upstream.endpoint(), &idp).replacen(
+        "\nproviders:",
+        "\nauthentication:\n  token_cache_entries: 0\n  max_token_bytes: 2KiB\nproviders:",
+        1,
+    );
+    let gw = TestGateway::start(&yaml).await;
+    assert!(eventually(DEADLINE, || async { gw.gateway.is_ready() }).await);
+    let small = valid(&idp, &key, "k1", "user-1");
+    for _ in 0..3 {
+        assert_eq!(
+            with_token(&gw, "/required/x", &small).await.status,
+            StatusCode::OK
+        );
+    }
+    let metrics = TestClient::http1()
+        .get(&format!("http://{}/metrics", gw.admin))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        !text.contains("result=\"hit\"} 1") && !text.contains("result=\"hit\"} 2"),
+        "{text}"
+    );
+
+    let padded = claims_with(
+        &idp.issuer(),
+        json!({ "sub": "u", "pad": "x".repeat(3000) }),
+    );
+    let response = with_token(&gw, "/required/x", &token(&key, "k1", &padded)).await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(upstream.hits(), 3);
+}
