@@ -265,22 +265,28 @@ async fn sighup_and_file_changes_reload_and_broken_files_are_refused() {
     );
 }
 
-#[test]
-fn check_reports_every_problem_with_its_location() {
-    let dir = temp_dir("check");
-    let path = dir.join("broken.yaml");
-    std::fs::write(
-        &path,
-        "listen:\n  address: nowhere\n  header_read_timeout: 10\nupstreams:\n  orders:\n    endpoints: [\"localhost\"]\n    protocol: http3\nroutes:\n  - match: { prefix: /api }\n    upstream: ordrs\n  - match: { prefix: api/x, methods: [\"GE T\"] }\n    upstream: orders\n",
-    )
-    .unwrap();
+/// Runs `gatehouse check` on `yaml`; returns whether it passed and what it printed on stderr.
+fn check(path: &Path, yaml: &str) -> (bool, String) {
+    std::fs::write(path, yaml).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(["check", "--config"])
-        .arg(&path)
+        .arg(path)
         .output()
         .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_reports_every_problem_with_its_location() {
+    let path = temp_dir("check").join("broken.yaml");
+    let (ok, stderr) = check(
+        &path,
+        "listen:\n  address: nowhere\n  header_read_timeout: 10\nupstreams:\n  orders:\n    endpoints: [\"localhost\"]\n    protocol: http3\nroutes:\n  - match: { prefix: /api }\n    upstream: ordrs\n  - match: { prefix: api/x, methods: [\"GE T\"] }\n    upstream: orders\n",
+    );
+    assert!(!ok);
     for expected in [
         "listen.address: \"nowhere\" is not an address",
         "listen.header_read_timeout: 10 has no unit",
@@ -296,17 +302,10 @@ fn check_reports_every_problem_with_its_location() {
         );
     }
 
-    std::fs::write(
+    let (ok, stderr) = check(
         &path,
         "upstreams:\n  a:\n    endpoints: [\"127.0.0.1:1\"]\n    tiemout: 1s\n",
-    )
-    .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    );
+    assert!(!ok);
     assert!(stderr.contains("tiemout"), "{stderr}");
 }
