@@ -14,6 +14,7 @@ use tracing::{info, warn};
 
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
+use crate::workers::Workers;
 use crate::{admin, listener};
 
 /// A readiness condition beyond the gateway's own (for example: identity providers loaded).
@@ -64,6 +65,7 @@ pub enum ReloadError {
 pub struct Gateway {
     shared: Arc<Shared>,
     registry: Arc<Registry>,
+    workers: Option<Arc<Workers>>,
 }
 
 /// Sockets bound and ready to serve.
@@ -103,7 +105,14 @@ impl Gateway {
         Ok(Gateway {
             shared,
             registry: Arc::new(registry),
+            workers: None,
         })
+    }
+
+    /// Serves connections on these worker runtimes instead of the one `run` is called on.
+    pub fn with_workers(mut self, workers: Workers) -> Self {
+        self.workers = Some(Arc::new(workers));
+        self
     }
 
     /// The configuration in force.
@@ -169,6 +178,7 @@ impl Gateway {
             slots.clone(),
             stop_rx,
             drain_rx,
+            self.workers.clone(),
         ));
         self.shared.serving.store(true, Ordering::Release);
         info!(address = %config.listener.address, admin = %config.admin.address, "gatehouse is serving");

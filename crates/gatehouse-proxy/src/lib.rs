@@ -28,5 +28,7 @@ pub mod runtime;
 pub mod service;
 pub mod sniff;
 pub mod upstream;
+pub mod workers;
 
 pub use gateway::{Bound, Gateway, ReadinessCheck, ReloadError};
+pub use workers::Workers;

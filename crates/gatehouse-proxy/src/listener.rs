@@ -1,5 +1,5 @@
 //! The accept loop: a bounded number of connections at once (the rest wait in the kernel's
-//! backlog), each served on its own task.
+//! backlog), each served on its own task, on a worker runtime when there are workers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use tracing::{error, warn};
 
 use crate::connection;
 use crate::gateway::Shared;
+use crate::workers::Workers;
 
 /// Accepts connections until `stop` turns true. Each connection holds a permit of `slots` for its
 /// whole life, so shutdown can wait for every connection by taking all permits back.
@@ -19,6 +20,7 @@ pub async fn accept_loop(
     slots: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
     drain: watch::Receiver<bool>,
+    workers: Option<Arc<Workers>>,
 ) {
     loop {
         let permit = tokio::select! {
@@ -39,10 +41,35 @@ pub async fn accept_loop(
                 }
                 let shared = shared.clone();
                 let drain = drain.clone();
-                tokio::spawn(async move {
-                    connection::serve(stream, peer, "http", shared, drain).await;
-                    drop(permit);
-                });
+                match &workers {
+                    Some(workers) => {
+                        // The socket moves to the worker's own I/O driver.
+                        let stream = match stream.into_std() {
+                            Ok(stream) => stream,
+                            Err(e) => {
+                                warn!(%peer, error = %e, "cannot hand the connection to a worker");
+                                continue;
+                            }
+                        };
+                        workers.next().spawn(async move {
+                            match tokio::net::TcpStream::from_std(stream) {
+                                Ok(stream) => {
+                                    connection::serve(stream, peer, "http", shared, drain).await
+                                }
+                                Err(e) => {
+                                    warn!(%peer, error = %e, "worker cannot take the connection")
+                                }
+                            }
+                            drop(permit);
+                        });
+                    }
+                    None => {
+                        tokio::spawn(async move {
+                            connection::serve(stream, peer, "http", shared, drain).await;
+                            drop(permit);
+                        });
+                    }
+                }
             }
             Err(e) => {
                 // Out of file descriptors or similar: back off briefly instead of spinning.

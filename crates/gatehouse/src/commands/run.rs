@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use gatehouse_proxy::Gateway;
+use gatehouse_proxy::{Gateway, Workers};
 use prometheus_client::registry::Registry;
 use tracing::info;
 
@@ -14,11 +14,12 @@ use crate::{logging, reload, signals};
 pub fn run(path: &Path) -> anyhow::Result<()> {
     let config = gatehouse_config::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let _logs = logging::init(&config.logging)?;
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = worker_threads()? {
-        builder.worker_threads(threads);
-    }
-    let runtime = builder
+    let workers = worker_threads()?.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    // This thread runs the control plane (signals, reload, admin, key refresh); connections run
+    // on the workers.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -26,7 +27,8 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
         let watch_interval = config.reload.watch_interval;
         let gateway = Arc::new(
             Gateway::new(config, Registry::default(), Vec::new())
-                .context("cannot set up the gateway")?,
+                .context("cannot set up the gateway")?
+                .with_workers(Workers::start(workers).context("cannot start the workers")?),
         );
         let bound = gateway.bind().await.context("cannot bind the listeners")?;
         info!(
@@ -48,7 +50,7 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
     })
 }
 
-/// Runtime worker threads from `GATEHOUSE_WORKER_THREADS` (default: one per core).
+/// Connection worker threads from `GATEHOUSE_WORKER_THREADS` (default: one per core).
 fn worker_threads() -> anyhow::Result<Option<usize>> {
     match std::env::var("GATEHOUSE_WORKER_THREADS") {
         Err(std::env::VarError::NotPresent) => Ok(None),
