@@ -26,9 +26,19 @@ pub struct Outbound {
     /// The bounded request body.
     pub body: ProxyBody,
     /// The client side of a WebSocket upgrade, when one was requested.
-    pub client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    pub client_upgrade: Option<ClientUpgrade>,
     /// Time allowed for the response head.
     pub timeout: Duration,
+}
+
+/// A client's pending WebSocket upgrade, with the connection slot the tunnel will hold: hyper
+/// releases the client connection once it is upgraded, so without its own slot a tunnel would
+/// escape `listen.max_connections` and the shutdown grace period.
+pub struct ClientUpgrade {
+    /// Resolves to the client's raw connection after the 101 response.
+    pub on_upgrade: hyper::upgrade::OnUpgrade,
+    /// A connection slot, held until the tunnel ends.
+    pub slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// What came back, and from where.
@@ -187,7 +197,7 @@ fn clone_parts(parts: &http::request::Parts) -> http::request::Parts {
 
 fn finish_response(
     response: Response<Incoming>,
-    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    client_upgrade: Option<ClientUpgrade>,
     request_id: &RequestId,
     in_flight: crate::upstream::InFlight,
 ) -> Response<ProxyBody> {
@@ -200,6 +210,7 @@ fn finish_response(
     if upgraded && let Some(client_upgrade) = client_upgrade {
         let upstream_response = Response::from_parts(parts.clone(), incoming);
         tokio::spawn(tunnel(client_upgrade, upstream_response, in_flight));
+
         return Response::from_parts(parts, body::empty());
     }
     use http_body_util::BodyExt;
@@ -211,11 +222,15 @@ fn finish_response(
 
 /// Copies bytes both ways between an upgraded client and upstream connection.
 async fn tunnel(
-    client: hyper::upgrade::OnUpgrade,
+    client: ClientUpgrade,
     upstream: Response<Incoming>,
     _in_flight: crate::upstream::InFlight,
 ) {
-    let (client, upstream) = match tokio::try_join!(client, hyper::upgrade::on(upstream)) {
+    let ClientUpgrade {
+        on_upgrade,
+        slot: _slot,
+    } = client;
+    let (client, upstream) = match tokio::try_join!(on_upgrade, hyper::upgrade::on(upstream)) {
         Ok(pair) => pair,
         Err(e) => {
             debug!(error = %e, "upgrade failed");

@@ -29,6 +29,9 @@ pub struct Shared {
     pub unmatched: crate::metrics::RouteMetrics,
     serving: AtomicBool,
     readiness: Vec<ReadinessCheck>,
+    /// Connection slots (`listen.max_connections`): each client connection, and each upgraded
+    /// tunnel, holds one; draining waits to take them all back.
+    pub(crate) slots: Arc<Semaphore>,
 }
 
 impl Shared {
@@ -95,7 +98,9 @@ impl Gateway {
         readiness: Vec<ReadinessCheck>,
     ) -> Result<Self, ReloadError> {
         let metrics = Metrics::new(&mut registry);
+        let slots = Arc::new(Semaphore::new(config.listener.max_connections));
         let shared = Arc::new(Shared {
+            slots,
             runtime: ArcSwap::from_pointee(Runtime::build(config, None, &metrics)?),
             unmatched: metrics.for_route("unmatched"),
             metrics,
@@ -161,7 +166,7 @@ impl Gateway {
     pub async fn run(&self, bound: Bound, shutdown: impl Future<Output = ()>) -> usize {
         let config = self.config();
         let max_connections = config.listener.max_connections;
-        let slots = Arc::new(Semaphore::new(max_connections));
+        let slots = self.shared.slots.clone();
         let (stop_accepting, stop_rx) = watch::channel(false);
         let (drain, drain_rx) = watch::channel(false);
         let (stop_admin, admin_rx) = watch::channel(false);

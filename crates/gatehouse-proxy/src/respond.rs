@@ -38,6 +38,9 @@ pub enum ProxyError {
     /// The client paused too long while sending the body.
     #[error("request body read timed out")]
     BodyTimeout,
+    /// Every connection slot is taken; a new long-lived tunnel cannot be opened.
+    #[error("the gateway is at its connection limit")]
+    OverCapacity,
     /// No endpoint of the upstream is healthy.
     #[error("no healthy endpoint in upstream {0}")]
     NoHealthyUpstream(String),
@@ -70,7 +73,9 @@ impl ProxyError {
             ProxyError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ProxyError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            ProxyError::NoHealthyUpstream(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::NoHealthyUpstream(_) | ProxyError::OverCapacity => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ProxyError::UpstreamConnect | ProxyError::UpstreamFailed => StatusCode::BAD_GATEWAY,
             ProxyError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::Auth(rejection) => rejection.status(),
@@ -88,6 +93,7 @@ impl ProxyError {
             ProxyError::BodyTooLarge => "body_too_large",
             ProxyError::BodyTimeout => "body_timeout",
             ProxyError::NoHealthyUpstream(_) => "no_healthy_upstream",
+            ProxyError::OverCapacity => "over_capacity",
             ProxyError::UpstreamConnect => "upstream_connect_failed",
             ProxyError::UpstreamTimeout => "upstream_timeout",
             ProxyError::UpstreamFailed => "upstream_failed",
@@ -112,7 +118,7 @@ impl ProxyError {
             | ProxyError::UpstreamConnect
             | ProxyError::UpstreamTimeout
             | ProxyError::UpstreamFailed => Origin::Upstream,
-            ProxyError::Internal => Origin::Internal,
+            ProxyError::Internal | ProxyError::OverCapacity => Origin::Internal,
         }
     }
 
@@ -124,6 +130,7 @@ impl ProxyError {
             ProxyError::BodyTooLarge => "the request body is larger than this route allows",
             ProxyError::BodyTimeout => "the request body arrived too slowly",
             ProxyError::NoHealthyUpstream(_) => "no healthy upstream is available",
+            ProxyError::OverCapacity => "the gateway is at its connection limit",
             ProxyError::UpstreamConnect => "the upstream could not be reached",
             ProxyError::UpstreamTimeout => "the upstream did not answer in time",
             ProxyError::UpstreamFailed => "the upstream failed to answer",

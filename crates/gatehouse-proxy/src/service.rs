@@ -196,7 +196,19 @@ async fn proxy(
     //    identity header, then the gateway's own. The order is what makes spoofing impossible.
     let websocket = request.version() == http::Version::HTTP_11
         && headers::is_websocket_upgrade(request.headers());
-    let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
+    let client_upgrade = if websocket {
+        let slot = shared
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ProxyError::OverCapacity)?;
+        Some(forward::ClientUpgrade {
+            on_upgrade: hyper::upgrade::on(&mut request),
+            slot,
+        })
+    } else {
+        None
+    };
     let (mut parts, incoming) = request.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers, websocket);
     if !route.config.forward_authorization {

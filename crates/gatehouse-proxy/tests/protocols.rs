@@ -111,3 +111,21 @@ async fn websocket_upgrade_passes_through() {
     assert_eq!(ws.next().await.unwrap().unwrap().into_data().to_vec(), big);
     ws.close(None).await.unwrap();
 }
+
+#[tokio::test]
+async fn tunnels_count_against_the_connection_limit() {
+    let service = WebSocketEcho::start().await;
+    let yaml = format!(
+        "listen:\n  address: 127.0.0.1:0\n  max_connections: 1\nupstreams:\n  ws:\n    endpoints: [\"{}\"]\nroutes:\n  - match: {{ prefix: /ws }}\n    upstream: ws\n",
+        service.addr
+    );
+    let gw = TestGateway::start(&yaml).await;
+    // The client connection holds the only slot, so there is none left for a tunnel.
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", gw.addr)).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+        }
+        other => panic!("expected a 503 refusal, got {other:?}"),
+    }
+}
