@@ -7,10 +7,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use gatehouse_config::ListenerConfig;
+use std::pin::Pin;
+
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::debug;
 
@@ -71,32 +75,78 @@ impl Drop for Busy {
     }
 }
 
-fn builder(settings: &ListenerConfig) -> auto::Builder<TokioExecutor> {
+/// The HTTP/2 connection preface a prior-knowledge (h2c) client opens with.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Which protocol a connection speaks, as far as its first bytes tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.x.
+    Http1,
+    /// HTTP/2 with prior knowledge.
+    Http2,
+    /// Too few bytes yet to tell: hyper-util's detector reads the rest.
+    Undecided,
+}
+
+/// Looks at a new connection's first bytes without consuming them. Deciding here, rather than in
+/// hyper-util's `auto` reader, spares every HTTP/1 connection the replay buffer that reader puts
+/// in front of it, which made hyper grow its read buffer from 8 to 16 KiB on every connection.
+/// `None`: the client closed, or said nothing within the header timeout.
+pub async fn detect(stream: &TcpStream, timeout: Duration) -> Option<Protocol> {
+    let mut first = [0u8; H2_PREFACE.len()];
+    let n = match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
+        Ok(Ok(n)) if n > 0 => n,
+        _ => return None,
+    };
+    Some(if first[..n] != H2_PREFACE[..n] {
+        Protocol::Http1
+    } else if n == H2_PREFACE.len() {
+        Protocol::Http2
+    } else {
+        Protocol::Undecided
+    })
+}
+
+// The same settings apply to hyper's own builders and to hyper-util's `auto` ones, which have
+// the same methods on different types.
+macro_rules! http1_settings {
+    ($builder:expr, $settings:expr) => {
+        $builder
+            .timer(TokioTimer::new())
+            .header_read_timeout($settings.header_read_timeout)
+            .max_buf_size($settings.max_header_bytes)
+            .max_headers($settings.max_headers)
+            .keep_alive(true)
+    };
+}
+
+macro_rules! http2_settings {
+    ($builder:expr, $settings:expr) => {
+        $builder
+            .timer(TokioTimer::new())
+            .max_concurrent_streams($settings.http2_max_concurrent_streams)
+            .max_header_list_size(u32::try_from($settings.max_header_bytes).unwrap_or(u32::MAX))
+            .keep_alive_interval(Some(Duration::from_secs(30)))
+            .keep_alive_timeout(Duration::from_secs(10))
+    };
+}
+
+fn auto_builder(settings: &ListenerConfig) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(settings.header_read_timeout)
-        .max_buf_size(settings.max_header_bytes)
-        .max_headers(settings.max_headers)
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(settings.http2_max_concurrent_streams)
-        .max_header_list_size(u32::try_from(settings.max_header_bytes).unwrap_or(u32::MAX))
-        .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(Duration::from_secs(10));
+    http1_settings!(builder.http1(), settings);
+    http2_settings!(builder.http2(), settings);
     builder
 }
 
 /// Serves one connection until the client closes it, it idles out, or shutdown drains it.
 pub async fn serve<IO>(
     io: IO,
+    protocol: Protocol,
     peer: SocketAddr,
     scheme: &'static str,
     shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -114,42 +164,156 @@ pub async fn serve<IO>(
     let handler = shared.clone();
     let service =
         service_fn(move |request| service::handle(handler.clone(), connection.clone(), request));
-    let builder = builder(&settings);
-    let io = crate::sniff::SniffedIo::new(io, ambiguity);
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    tokio::pin!(conn);
-
-    let mut draining = *shutdown.borrow();
-    if draining {
-        conn.as_mut().graceful_shutdown();
+    let watch = Watch {
+        peer,
+        activity: &activity,
+        settings: &settings,
+        shutdown,
+    };
+    match protocol {
+        Protocol::Http1 => {
+            // Only HTTP/1 framing can be read two ways; HTTP/2 frames carry their own lengths.
+            let io = TokioIo::new(crate::sniff::SniffedIo::new(io, ambiguity));
+            let mut builder = http1::Builder::new();
+            http1_settings!(builder, settings);
+            let conn = builder.serve_connection(io, service).with_upgrades();
+            tokio::pin!(conn);
+            watch.drive(conn, |c| c.graceful_shutdown()).await;
+        }
+        Protocol::Http2 => {
+            let mut builder = http2::Builder::new(TokioExecutor::new());
+            http2_settings!(builder, settings);
+            let conn = builder.serve_connection(TokioIo::new(io), service);
+            tokio::pin!(conn);
+            watch.drive(conn, |c| c.graceful_shutdown()).await;
+        }
+        Protocol::Undecided => {
+            let io = TokioIo::new(crate::sniff::SniffedIo::new(io, ambiguity));
+            let builder = auto_builder(&settings);
+            let conn = builder.serve_connection_with_upgrades(io, service);
+            tokio::pin!(conn);
+            watch.drive(conn, |c| c.graceful_shutdown()).await;
+        }
     }
-    loop {
-        let deadline = activity
-            .idle_deadline(settings.header_read_timeout, settings.keepalive_timeout)
-            .map(|at| at.saturating_sub(now_ms()))
-            // While busy, look again later: the request's own timeouts bound it.
-            .unwrap_or(settings.keepalive_timeout.as_millis() as u64);
-        tokio::select! {
-            result = conn.as_mut() => {
-                if let Err(error) = result {
-                    debug!(%peer, %error, "connection ended with an error");
+}
+
+/// What decides when a connection is closed: its activity, its limits and the drain signal.
+struct Watch<'a> {
+    peer: SocketAddr,
+    activity: &'a Activity,
+    settings: &'a ListenerConfig,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Watch<'_> {
+    /// Polls `conn` to completion, asking it to close gracefully (`close`) on shutdown or once
+    /// it has idled past its limit.
+    async fn drive<C, E>(mut self, mut conn: Pin<&mut C>, close: impl Fn(Pin<&mut C>))
+    where
+        C: Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
+    {
+        let (peer, settings, activity) = (self.peer, self.settings, self.activity);
+        let mut draining = *self.shutdown.borrow();
+        if draining {
+            close(conn.as_mut());
+        }
+        loop {
+            let deadline = activity
+                .idle_deadline(settings.header_read_timeout, settings.keepalive_timeout)
+                .map(|at| at.saturating_sub(now_ms()))
+                // While busy, look again later: the request's own timeouts bound it.
+                .unwrap_or(settings.keepalive_timeout.as_millis() as u64);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(error) = result {
+                        debug!(%peer, %error, "connection ended with an error");
+                    }
+                    return;
                 }
-                return;
-            }
-            _ = shutdown.changed(), if !draining => {
-                draining = true;
-                conn.as_mut().graceful_shutdown();
-            }
-            () = tokio::time::sleep(Duration::from_millis(deadline)), if !draining => {
-                let idle = activity
-                    .idle_deadline(settings.header_read_timeout, settings.keepalive_timeout)
-                    .is_some_and(|at| at <= now_ms());
-                if idle {
-                    debug!(%peer, "closing idle connection");
+                _ = self.shutdown.changed(), if !draining => {
                     draining = true;
-                    conn.as_mut().graceful_shutdown();
+                    close(conn.as_mut());
+                }
+                () = tokio::time::sleep(Duration::from_millis(deadline)), if !draining => {
+                    let idle = activity
+                        .idle_deadline(settings.header_read_timeout, settings.keepalive_timeout)
+                        .is_some_and(|at| at <= now_ms());
+                    if idle {
+                        debug!(%peer, "closing idle connection");
+                        draining = true;
+                        close(conn.as_mut());
+                    }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    /// A connected pair on loopback: (client, server side).
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    async fn detect_after(bytes: &[u8]) -> Option<Protocol> {
+        let (mut client, server) = pair().await;
+        client.write_all(bytes).await.unwrap();
+        detect(&server, Duration::from_secs(5)).await
+    }
+
+    #[tokio::test]
+    async fn first_bytes_tell_the_protocol() {
+        assert_eq!(
+            detect_after(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await,
+            Some(Protocol::Http1)
+        );
+        // Diverges from the preface at the second byte.
+        assert_eq!(detect_after(b"POST /").await, Some(Protocol::Http1));
+        assert_eq!(detect_after(H2_PREFACE).await, Some(Protocol::Http2));
+        let mut preface_and_frame = H2_PREFACE.to_vec();
+        preface_and_frame.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+        assert_eq!(detect_after(&preface_and_frame).await, Some(Protocol::Http2));
+        assert_eq!(
+            detect_after(&H2_PREFACE[..10]).await,
+            Some(Protocol::Undecided)
+        );
+    }
+
+    #[tokio::test]
+    async fn nothing_said_is_no_protocol() {
+        let (client, server) = pair().await;
+        drop(client);
+        assert_eq!(detect(&server, Duration::from_secs(5)).await, None);
+
+        let (_client, server) = pair().await;
+        let started = std::time::Instant::now();
+        assert_eq!(detect(&server, Duration::from_millis(50)).await, None);
+        assert!(started.elapsed() >= Duration::from_millis(50));
+    }
+
+    #[tokio::test]
+    async fn detection_consumes_nothing() {
+        use tokio::io::AsyncReadExt;
+        let (mut client, mut server) = pair().await;
+        client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        assert_eq!(
+            detect(&server, Duration::from_secs(5)).await,
+            Some(Protocol::Http1)
+        );
+        drop(client);
+        let mut all = Vec::new();
+        server.read_to_end(&mut all).await.unwrap();
+        assert_eq!(all, b"GET / HTTP/1.1\r\n\r\n");
     }
 }

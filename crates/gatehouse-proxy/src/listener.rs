@@ -53,9 +53,7 @@ pub async fn accept_loop(
                         };
                         workers.next().spawn(async move {
                             match tokio::net::TcpStream::from_std(stream) {
-                                Ok(stream) => {
-                                    connection::serve(stream, peer, "http", shared, drain).await
-                                }
+                                Ok(stream) => open(stream, peer, shared, drain).await,
                                 Err(e) => {
                                     warn!(%peer, error = %e, "worker cannot take the connection")
                                 }
@@ -65,7 +63,7 @@ pub async fn accept_loop(
                     }
                     None => {
                         tokio::spawn(async move {
-                            connection::serve(stream, peer, "http", shared, drain).await;
+                            open(stream, peer, shared, drain).await;
                             drop(permit);
                         });
                     }
@@ -77,5 +75,23 @@ pub async fn accept_loop(
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+    }
+}
+
+/// Tells the protocol from the first bytes, then serves the connection. A client that sends
+/// nothing within the header timeout, or only until shutdown begins, is simply closed.
+async fn open(
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    mut drain: watch::Receiver<bool>,
+) {
+    let timeout = shared.runtime().config.listener.header_read_timeout;
+    let protocol = tokio::select! {
+        protocol = connection::detect(&stream, timeout) => protocol,
+        _ = drain.wait_for(|d| *d) => None,
+    };
+    if let Some(protocol) = protocol {
+        connection::serve(stream, protocol, peer, "http", shared, drain).await;
     }
 }
