@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
-use gatehouse_context::Identity;
 use http::HeaderMap;
 use jsonwebtoken::Algorithm;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
 use crate::algorithm::parse_algorithm;
+use crate::authenticated::Authenticated;
 use crate::bearer::{DEFAULT_MAX_TOKEN_BYTES, bearer_token};
 use crate::cache::{CachedToken, TokenCache, token_hash};
 use crate::claims::ClaimMapping;
@@ -90,6 +91,9 @@ struct Inner {
     by_issuer: HashMap<String, usize>,
     cache: Arc<TokenCache>,
     metrics: Metrics,
+    // Resolved once: a labelled lookup per request took a lock and hashed the labels.
+    cache_hits: Counter,
+    cache_misses: Counter,
     max_token_bytes: usize,
     started: AtomicBool,
     shutdown: CancellationToken,
@@ -135,11 +139,15 @@ impl Authenticator {
             by_issuer.insert(config.issuer.clone(), index);
             built.push(Arc::new(provider));
         }
+        let cache_hits = metrics.cache.get_or_create(&CacheLabels { result: "hit" }).clone();
+        let cache_misses = metrics.cache.get_or_create(&CacheLabels { result: "miss" }).clone();
         Ok(Self {
             inner: Arc::new(Inner {
                 providers: built,
                 by_issuer,
                 cache,
+                cache_hits,
+                cache_misses,
                 metrics,
                 max_token_bytes: options.max_token_bytes,
                 started: AtomicBool::new(false),
@@ -235,7 +243,7 @@ impl Authenticator {
         &self,
         headers: &HeaderMap,
         policy: &RoutePolicy,
-    ) -> Result<Option<Identity>, Rejection> {
+    ) -> Result<Option<Arc<Authenticated>>, Rejection> {
         let result = self.authenticate_inner(headers, policy).await;
         if let Err(rejection) = &result {
             self.inner
@@ -254,7 +262,7 @@ impl Authenticator {
         &self,
         headers: &HeaderMap,
         policy: &RoutePolicy,
-    ) -> Result<Option<Identity>, Rejection> {
+    ) -> Result<Option<Arc<Authenticated>>, Rejection> {
         if policy.mode == AuthMode::Public {
             return Ok(None);
         }
@@ -270,15 +278,15 @@ impl Authenticator {
             match self.inner.providers.get(hit.provider) {
                 Some(provider) if provider.has_key(&hit.key) => {
                     if policy.accepts_provider(&provider.name) {
-                        self.count_cache("hit");
-                        return permit(policy, hit.identity.clone());
+                        self.inner.cache_hits.inc();
+                        return permit(policy, hit.caller.clone());
                     }
                 }
                 // The verifying key rotated away since: verify afresh.
                 _ => self.inner.cache.remove(&hash),
             }
         }
-        self.count_cache("miss");
+        self.inner.cache_misses.inc();
         let parsed = crate::token::parse(token)?;
         let index = parsed
             .claims
@@ -296,32 +304,29 @@ impl Authenticator {
             return Err(Rejection::WrongIssuer);
         }
         let verified = provider.verify(&parsed, now).await?;
+        let caller = Arc::new(Authenticated::new(verified.identity));
         if let Some(exp) = verified.exp {
             self.inner.cache.insert(
                 hash,
                 CachedToken {
                     provider: index,
-                    identity: verified.identity.clone(),
+                    caller: caller.clone(),
                     exp,
                     key: verified.key,
                 },
             );
         }
-        permit(policy, verified.identity)
+        permit(policy, caller)
     }
 
-    fn count_cache(&self, result: &'static str) {
-        self.inner
-            .metrics
-            .cache
-            .get_or_create(&CacheLabels { result })
-            .inc();
-    }
 }
 
-fn permit(policy: &RoutePolicy, identity: Identity) -> Result<Option<Identity>, Rejection> {
-    if policy.permits(&identity) {
-        Ok(Some(identity))
+fn permit(
+    policy: &RoutePolicy,
+    caller: Arc<Authenticated>,
+) -> Result<Option<Arc<Authenticated>>, Rejection> {
+    if policy.permits(&caller.identity) {
+        Ok(Some(caller))
     } else {
         Err(Rejection::Policy)
     }

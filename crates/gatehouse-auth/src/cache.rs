@@ -4,9 +4,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
-use gatehouse_context::Identity;
 use quick_cache::sync::Cache;
 
+use crate::authenticated::Authenticated;
 use crate::keys::Fingerprint;
 
 /// SHA-256 of a token; the only form in which a token is ever kept.
@@ -24,8 +24,8 @@ pub(crate) fn token_hash(token: &str) -> TokenHash {
 pub(crate) struct CachedToken {
     /// Index of the provider that verified it.
     pub provider: usize,
-    /// The mapped identity.
-    pub identity: Identity,
+    /// The mapped identity, with its context headers encoded.
+    pub caller: Arc<Authenticated>,
     /// The token's `exp`; the entry is never served at or after it.
     pub exp: i64,
     /// The key that verified it.
@@ -93,7 +93,7 @@ mod tests {
     fn entry(exp: i64, key: u8) -> CachedToken {
         CachedToken {
             provider: 0,
-            identity: Identity::default(),
+            caller: Arc::new(Authenticated::new(gatehouse_context::Identity::default())),
             exp,
             key: [key; 32],
         }

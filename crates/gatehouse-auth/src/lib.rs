@@ -12,6 +12,7 @@
 //! token with an unknown `kid` triggers at most one throttled refetch.
 
 mod algorithm;
+mod authenticated;
 mod authenticator;
 mod bearer;
 mod cache;
@@ -29,6 +30,7 @@ mod token;
 mod verify;
 
 pub use algorithm::{DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS};
+pub use authenticated::Authenticated;
 pub use authenticator::{AuthOptions, Authenticator, BuildError};
 pub use bearer::DEFAULT_MAX_TOKEN_BYTES;
 pub use claim_path::ClaimPath;

@@ -36,7 +36,7 @@ pub use identity::Identity;
 pub use matching::permission_matches;
 pub use read::read_headers;
 pub use reserved::{RESERVED_PREFIX, is_reserved_header_name, strip_reserved};
-pub use write::write_headers;
+pub use write::{EncodedContext, write_headers};
 
 /// The contract version this crate reads and writes (the `x-user-context-version` value).
 pub const CONTRACT_VERSION: &str = "1";

@@ -16,15 +16,41 @@ use crate::{CONTRACT_VERSION, ContextError, Identity, names, strip_reserved};
 /// error still never forwards a client's own context headers.
 pub fn write_headers(identity: &Identity, headers: &mut HeaderMap) -> Result<(), ContextError> {
     strip_reserved(headers);
-    let encoded = encode(identity)?;
-    for (name, value) in encoded {
-        let value = HeaderValue::try_from(value).map_err(|_| ContextError::InvalidEncoding {
-            header: name,
-            reason: "encoder produced an invalid header value",
-        })?;
-        headers.insert(HeaderName::from_static(name), value);
-    }
+    EncodedContext::new(identity)?.write(headers);
     Ok(())
+}
+
+/// The context headers of one identity, encoded and checked once, to be written on every
+/// request that identity makes (a gateway caches it with the verified token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedContext {
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl EncodedContext {
+    /// Encodes `identity`, checked against every limit of the contract.
+    pub fn new(identity: &Identity) -> Result<Self, ContextError> {
+        let headers = encode(identity)?
+            .into_iter()
+            .map(|(name, value)| {
+                HeaderValue::try_from(value)
+                    .map(|value| (HeaderName::from_static(name), value))
+                    .map_err(|_| ContextError::InvalidEncoding {
+                        header: name,
+                        reason: "encoder produced an invalid header value",
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(EncodedContext { headers })
+    }
+
+    /// Replaces the whole reserved namespace of `headers` with this context.
+    pub fn write(&self, headers: &mut HeaderMap) {
+        strip_reserved(headers);
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
 }
 
 /// The encoded `(name, value)` pairs of an identity, checked against every limit.

@@ -156,6 +156,7 @@ pub async fn serve<IO>(
     let ambiguity = Arc::new(crate::sniff::Ambiguity::default());
     let connection = Arc::new(Connection {
         peer,
+        peer_ip: crate::headers::peer_ip_header(peer.ip()),
         scheme,
         activity: activity.clone(),
         ambiguity: ambiguity.clone(),

@@ -29,8 +29,8 @@ const PROTECTED: [&str; 2] = ["host", "content-length"];
 /// What the gateway knows about the client connection, for `X-Forwarded-*`.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
-    /// The peer's address.
-    pub ip: IpAddr,
+    /// The peer's IP address, rendered once per connection.
+    pub ip: HeaderValue,
     /// `http` or `https`, as the client reached the gateway.
     pub scheme: &'static str,
     /// The host the client asked for, if any.
@@ -87,6 +87,12 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
+/// A peer address as the value of `X-Forwarded-For`.
+pub fn peer_ip_header(ip: IpAddr) -> HeaderValue {
+    // An IP address's text form is always a valid header value.
+    HeaderValue::from_str(&ip.to_string()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
 /// Writes `X-Forwarded-For/Proto/Host` and the request id. Unless `trust_forwarded` is set,
 /// whatever the client sent in these (and in `Forwarded` and `X-Real-IP`) is replaced: at the
 /// edge, the client is the only one who could have written them.
@@ -96,7 +102,6 @@ pub fn set_forwarded(
     request_id: &RequestId,
     trust_forwarded: bool,
 ) {
-    let ip = client.ip.to_string();
     let xff_name = HeaderName::from_static("x-forwarded-for");
     let proto_name = HeaderName::from_static("x-forwarded-proto");
     let host_name = HeaderName::from_static("x-forwarded-host");
@@ -108,20 +113,20 @@ pub fn set_forwarded(
             .filter_map(|v| v.to_str().ok())
             .collect();
         if previous.is_empty() {
-            ip
+            client.ip.clone()
         } else {
-            format!("{}, {ip}", previous.join(", "))
+            let ip = client.ip.to_str().unwrap_or_default();
+            let joined = format!("{}, {ip}", previous.join(", "));
+            HeaderValue::from_str(&joined).unwrap_or_else(|_| client.ip.clone())
         }
     } else {
         headers.remove(header::FORWARDED);
         headers.remove("x-real-ip");
         headers.remove(&proto_name);
         headers.remove(&host_name);
-        ip
+        client.ip.clone()
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert(xff_name, v);
-    }
+    headers.insert(xff_name, xff);
     if !headers.contains_key(&proto_name) {
         headers.insert(proto_name, HeaderValue::from_static(client.scheme));
     }
@@ -145,7 +150,7 @@ mod tests {
 
     fn client() -> ClientInfo {
         ClientInfo {
-            ip: IpAddr::from([127, 0, 0, 9]),
+            ip: peer_ip_header(IpAddr::from([127, 0, 0, 9])),
             scheme: "http",
             host: Some(HeaderValue::from_static("shop.example")),
         }

@@ -28,6 +28,8 @@ use crate::{framing, runtime::Runtime};
 pub struct Connection {
     /// The client's address.
     pub peer: SocketAddr,
+    /// The client's IP as a header value, for `X-Forwarded-For`.
+    pub peer_ip: HeaderValue,
     /// `http` or `https`.
     pub scheme: &'static str,
     /// In-flight tracking for the idle timeout.
@@ -214,16 +216,19 @@ async fn proxy(
     if !route.config.forward_authorization {
         parts.headers.remove(header::AUTHORIZATION);
     }
-    gatehouse_context::strip_reserved(&mut parts.headers);
-    if let Some(identity) = &identity {
-        gatehouse_context::write_headers(identity, &mut parts.headers)
-            .map_err(ProxyError::Context)?;
+    match &identity {
+        // Writing the caller's context replaces the whole reserved namespace.
+        Some(caller) => caller
+            .context()
+            .map_err(|e| ProxyError::Context(e.clone()))?
+            .write(&mut parts.headers),
+        None => gatehouse_context::strip_reserved(&mut parts.headers),
     }
     let listener = &runtime.config.listener;
     headers::set_forwarded(
         &mut parts.headers,
         &ClientInfo {
-            ip: connection.peer.ip(),
+            ip: connection.peer_ip.clone(),
             scheme: connection.scheme,
             host: host_value,
         },

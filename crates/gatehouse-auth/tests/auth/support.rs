@@ -64,7 +64,9 @@ pub async fn check(
     auth: &Authenticator,
     token: &str,
 ) -> Result<Option<gatehouse_auth::Identity>, Rejection> {
-    auth.authenticate(&bearer(token), &required()).await
+    auth.authenticate(&bearer(token), &required())
+        .await
+        .map(|caller| caller.map(|c| c.identity.clone()))
 }
 
 /// Waits until `condition` holds, polling, with a deadline; panics naming `what` otherwise.
