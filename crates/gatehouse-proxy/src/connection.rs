@@ -284,7 +284,10 @@ mod tests {
         assert_eq!(detect_after(H2_PREFACE).await, Some(Protocol::Http2));
         let mut preface_and_frame = H2_PREFACE.to_vec();
         preface_and_frame.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
-        assert_eq!(detect_after(&preface_and_frame).await, Some(Protocol::Http2));
+        assert_eq!(
+            detect_after(&preface_and_frame).await,
+            Some(Protocol::Http2)
+        );
         assert_eq!(
             detect_after(&H2_PREFACE[..10]).await,
             Some(Protocol::Undecided)

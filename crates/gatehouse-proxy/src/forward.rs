@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use http::{Request, Response, Uri, Version, header};
 use http_body::Body as _;
-use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tracing::{debug, warn};
 
@@ -17,6 +16,7 @@ use crate::headers;
 use crate::metrics::Metrics;
 use crate::request_id::{REQUEST_ID, RequestId};
 use crate::respond::ProxyError;
+use crate::upstream::http1::{self, Http1Error};
 use crate::upstream::{Endpoint, Upstream};
 
 /// A request ready to go upstream: headers rewritten, body bounded.
@@ -94,8 +94,8 @@ pub async fn forward(
         (outcome, _) => (outcome.map_err(Attempt::into_error), first),
     };
     match result {
-        Ok((response, in_flight)) => {
-            let response = finish_response(response, client_upgrade, request_id, in_flight);
+        Ok(answered) => {
+            let response = finish_response(answered, client_upgrade, request_id);
             Ok(Forwarded { response, endpoint })
         }
         Err(e) => Err((e, Some(endpoint))),
@@ -115,23 +115,22 @@ impl Attempt {
     }
 }
 
+/// A response head from an endpoint, its body still streaming.
+struct Answered {
+    response: Response<ProxyBody>,
+    upgraded: Option<http1::RawUpgrade>,
+    in_flight: crate::upstream::InFlight,
+}
+
 async fn attempt(
     upstream: &Upstream,
     endpoint: &Arc<Endpoint>,
-    mut parts: http::request::Parts,
+    parts: http::request::Parts,
     body: ProxyBody,
     timeout: Duration,
     metrics: &Metrics,
-) -> Result<(Response<Incoming>, crate::upstream::InFlight), Attempt> {
-    let mut uri = std::mem::take(&mut parts.uri).into_parts();
-    uri.scheme = Some(http::uri::Scheme::HTTP);
-    uri.authority = Some(endpoint.authority.clone());
-    if uri.path_and_query.is_none() {
-        uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
-    }
-    parts.uri = Uri::from_parts(uri).map_err(|_| Attempt::Failed(ProxyError::Internal))?;
+) -> Result<Answered, Attempt> {
     let in_flight = endpoint.start();
-    let request = Request::from_parts(parts, body);
     let name = upstream.config.name.as_str();
     let health = &upstream.config.health;
     let fail = |kind: &'static str| {
@@ -140,37 +139,123 @@ async fn attempt(
             warn!(upstream = name, endpoint = %endpoint.authority, "endpoint ejected after consecutive failures");
         }
     };
-    match tokio::time::timeout(timeout, upstream.client.request(request)).await {
-        Ok(Ok(response)) => {
+    let exchange = match &upstream.client {
+        Some(client) => h2c(client, endpoint, parts, body, timeout).await,
+        None => {
+            let sent = http1::send(endpoint, upstream.http1_settings(), parts, body);
+            match tokio::time::timeout(timeout, sent).await {
+                Ok(result) => result
+                    .map(|sent| (sent.response, sent.upgraded))
+                    .map_err(Failure::Http1),
+                Err(_) => Err(Failure::Timeout),
+            }
+        }
+    };
+    let failure = match exchange {
+        Ok((response, upgraded)) => {
             endpoint.record_success();
-            Ok((response, in_flight))
+            return Ok(Answered {
+                response,
+                upgraded,
+                in_flight,
+            });
         }
-        Err(_elapsed) => {
-            fail("timeout");
-            Err(Attempt::Failed(ProxyError::UpstreamTimeout))
+        Err(failure) => failure,
+    };
+    Err(match failure {
+        Failure::Timeout | Failure::Http1(Http1Error::ConnectTimeout) => {
+            let connecting = matches!(failure, Failure::Http1(_));
+            fail(if connecting {
+                "connect_timeout"
+            } else {
+                "timeout"
+            });
+            Attempt::Failed(ProxyError::UpstreamTimeout)
         }
-        Ok(Err(error)) => {
-            if let Some(body_error) = body::find_request_body_error(&error) {
-                // The client's fault, not the endpoint's: no health penalty.
-                return Err(Attempt::Failed(match body_error {
-                    RequestBodyError::TooLarge => ProxyError::BodyTooLarge,
-                    RequestBodyError::Timeout => ProxyError::BodyTimeout,
-                }));
-            }
-            if error.is_connect() {
-                if has_timed_out(&error) {
-                    fail("connect_timeout");
-                    return Err(Attempt::Failed(ProxyError::UpstreamTimeout));
-                }
-                fail("connect");
-                debug!(upstream = name, endpoint = %endpoint.authority, error = %error, "connect failed");
-                return Err(Attempt::ConnectFailed(ProxyError::UpstreamConnect));
-            }
+        // The client's fault, not the endpoint's: no health penalty.
+        Failure::Http1(Http1Error::RequestBody(RequestBodyError::TooLarge)) => {
+            Attempt::Failed(ProxyError::BodyTooLarge)
+        }
+        Failure::Http1(Http1Error::RequestBody(RequestBodyError::Timeout)) => {
+            Attempt::Failed(ProxyError::BodyTimeout)
+        }
+        Failure::Http1(Http1Error::ClientBody) => {
+            Attempt::Failed(ProxyError::BadRequest("invalid_body"))
+        }
+        Failure::Http1(Http1Error::Connect(error)) => {
+            fail("connect");
+            debug!(upstream = name, endpoint = %endpoint.authority, %error, "connect failed");
+            Attempt::ConnectFailed(ProxyError::UpstreamConnect)
+        }
+        Failure::Http1(error) => {
             fail("protocol");
-            debug!(upstream = name, endpoint = %endpoint.authority, error = %error, "upstream exchange failed");
-            Err(Attempt::Failed(ProxyError::UpstreamFailed))
+            debug!(upstream = name, endpoint = %endpoint.authority, %error, "upstream exchange failed");
+            Attempt::Failed(ProxyError::UpstreamFailed)
         }
+        Failure::Hyper(error) => hyper_failure(&error, fail, name, endpoint),
+    })
+}
+
+/// Why an attempt failed, by client.
+enum Failure {
+    Timeout,
+    Http1(Http1Error),
+    Hyper(hyper_util::client::legacy::Error),
+}
+
+/// One exchange with an `h2c` endpoint through hyper's pooling client.
+async fn h2c(
+    client: &crate::upstream::UpstreamClient,
+    endpoint: &Endpoint,
+    mut parts: http::request::Parts,
+    body: ProxyBody,
+    timeout: Duration,
+) -> Result<(Response<ProxyBody>, Option<http1::RawUpgrade>), Failure> {
+    let mut uri = std::mem::take(&mut parts.uri).into_parts();
+    uri.scheme = Some(http::uri::Scheme::HTTP);
+    uri.authority = Some(endpoint.authority.clone());
+    if uri.path_and_query.is_none() {
+        uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
     }
+    // Every part is present and was valid on its own; a failure here is still a clean 502.
+    parts.uri = Uri::from_parts(uri)
+        .map_err(|_| Failure::Http1(Http1Error::Protocol("cannot form the upstream URI")))?;
+    let request = Request::from_parts(parts, body);
+    match tokio::time::timeout(timeout, client.request(request)).await {
+        Ok(Ok(response)) => {
+            use http_body_util::BodyExt;
+            Ok((response.map(|b| b.map_err(Into::into).boxed()), None))
+        }
+        Ok(Err(error)) => Err(Failure::Hyper(error)),
+        Err(_) => Err(Failure::Timeout),
+    }
+}
+
+fn hyper_failure(
+    error: &hyper_util::client::legacy::Error,
+    fail: impl Fn(&'static str),
+    name: &str,
+    endpoint: &Endpoint,
+) -> Attempt {
+    if let Some(body_error) = body::find_request_body_error(error) {
+        // The client's fault, not the endpoint's: no health penalty.
+        return Attempt::Failed(match body_error {
+            RequestBodyError::TooLarge => ProxyError::BodyTooLarge,
+            RequestBodyError::Timeout => ProxyError::BodyTimeout,
+        });
+    }
+    if error.is_connect() {
+        if has_timed_out(error) {
+            fail("connect_timeout");
+            return Attempt::Failed(ProxyError::UpstreamTimeout);
+        }
+        fail("connect");
+        debug!(upstream = name, endpoint = %endpoint.authority, %error, "connect failed");
+        return Attempt::ConnectFailed(ProxyError::UpstreamConnect);
+    }
+    fail("protocol");
+    debug!(upstream = name, endpoint = %endpoint.authority, %error, "upstream exchange failed");
+    Attempt::Failed(ProxyError::UpstreamFailed)
 }
 
 fn has_timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
@@ -196,49 +281,67 @@ fn clone_parts(parts: &http::request::Parts) -> http::request::Parts {
 }
 
 fn finish_response(
-    response: Response<Incoming>,
+    answered: Answered,
     client_upgrade: Option<ClientUpgrade>,
     request_id: &RequestId,
-    in_flight: crate::upstream::InFlight,
 ) -> Response<ProxyBody> {
-    let switching = response.status() == http::StatusCode::SWITCHING_PROTOCOLS;
-    let (mut parts, incoming) = response.into_parts();
-    let upgraded =
-        switching && client_upgrade.is_some() && headers::is_websocket_upgrade(&parts.headers);
-    headers::strip_hop_by_hop(&mut parts.headers, upgraded);
+    let Answered {
+        response,
+        upgraded,
+        in_flight,
+    } = answered;
+    let (mut parts, body) = response.into_parts();
+    let switching = parts.status == http::StatusCode::SWITCHING_PROTOCOLS;
+    let websocket = switching && headers::is_websocket_upgrade(&parts.headers);
+    headers::strip_hop_by_hop(&mut parts.headers, websocket);
     parts.headers.insert(REQUEST_ID, request_id.header());
-    if upgraded && let Some(client_upgrade) = client_upgrade {
-        let upstream_response = Response::from_parts(parts.clone(), incoming);
-        tokio::spawn(tunnel(client_upgrade, upstream_response, in_flight));
-
-        return Response::from_parts(parts, body::empty());
+    match (websocket, client_upgrade, upgraded) {
+        (true, Some(client), Some(upstream)) => {
+            tokio::spawn(tunnel(client, upstream, in_flight));
+            Response::from_parts(parts, body::empty())
+        }
+        // A switch nobody asked for, or to something other than WebSocket, cannot be relayed.
+        _ if switching => {
+            debug!("upstream switched protocols without a WebSocket upgrade to relay");
+            ProxyError::UpstreamFailed.into_response(request_id, false)
+        }
+        _ => {
+            use http_body_util::BodyExt;
+            Response::from_parts(parts, Guarded::new(body, in_flight).boxed())
+        }
     }
-    use http_body_util::BodyExt;
-    let body = Guarded::new(incoming, in_flight)
-        .map_err(Into::into)
-        .boxed();
-    Response::from_parts(parts, body)
 }
 
 /// Copies bytes both ways between an upgraded client and upstream connection.
 async fn tunnel(
     client: ClientUpgrade,
-    upstream: Response<Incoming>,
+    upstream: http1::RawUpgrade,
     _in_flight: crate::upstream::InFlight,
 ) {
+    use tokio::io::AsyncWriteExt;
     let ClientUpgrade {
         on_upgrade,
         slot: _slot,
     } = client;
-    let (client, upstream) = match tokio::try_join!(on_upgrade, hyper::upgrade::on(upstream)) {
-        Ok(pair) => pair,
+    let client = match on_upgrade.await {
+        Ok(client) => client,
         Err(e) => {
             debug!(error = %e, "upgrade failed");
             return;
         }
     };
     let mut client = TokioIo::new(client);
-    let mut upstream = TokioIo::new(upstream);
+    let http1::RawUpgrade {
+        io: mut upstream,
+        read_ahead,
+    } = upstream;
+    // The upstream may have spoken first, in the same segment as its 101.
+    if !read_ahead.is_empty()
+        && let Err(e) = client.write_all(&read_ahead).await
+    {
+        debug!(error = %e, "upgraded connection ended with an error");
+        return;
+    }
     if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
         debug!(error = %e, "upgraded connection ended with an error");
     }

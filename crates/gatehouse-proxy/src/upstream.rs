@@ -3,6 +3,8 @@
 
 mod balance;
 mod endpoint;
+pub mod http1;
+pub mod pool;
 pub(crate) mod endpoint_clock {
     //! The monotonic millisecond clock shared by health and idle tracking.
     pub(crate) use super::endpoint::now_ms;
@@ -30,28 +32,16 @@ pub struct Upstream {
     pub config: UpstreamConfig,
     /// The endpoints, in configuration order.
     pub endpoints: Vec<Arc<Endpoint>>,
-    /// Connection pool shared by all endpoints (pooled per authority).
-    pub client: UpstreamClient,
+    /// The pooling HTTP/2 client of an `h2c` upstream; HTTP/1 upstreams use [`http1`] and
+    /// per-thread [`pool`]s instead.
+    pub client: Option<UpstreamClient>,
     balancer: Balancer,
 }
 
 impl Upstream {
     /// Builds a pool from its configuration.
     pub fn new(config: UpstreamConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        connector.set_nodelay(true);
-        connector.enforce_http(true);
-        let mut builder = Client::builder(TokioExecutor::new());
-        builder
-            .pool_idle_timeout(config.idle_timeout)
-            .pool_max_idle_per_host(config.max_idle_per_endpoint)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new());
-        if config.protocol == UpstreamProtocol::H2c {
-            builder.http2_only(true);
-        }
-        let client = builder.build(connector);
+        let client = (config.protocol == UpstreamProtocol::H2c).then(|| h2c_client(&config));
         let endpoints = config
             .endpoints
             .iter()
@@ -63,6 +53,15 @@ impl Upstream {
             config,
             endpoints,
             client,
+        }
+    }
+
+    /// How this pool's HTTP/1 connections are opened and kept.
+    pub fn http1_settings(&self) -> http1::Settings {
+        http1::Settings {
+            connect_timeout: self.config.connect_timeout,
+            idle_timeout: self.config.idle_timeout,
+            max_idle: self.config.max_idle_per_endpoint,
         }
     }
 
@@ -79,4 +78,19 @@ impl Upstream {
         let healthy: Vec<&Arc<Endpoint>> = self.endpoints.iter().filter(|e| usable(e)).collect();
         self.balancer.pick(&healthy).cloned()
     }
+}
+
+fn h2c_client(config: &UpstreamConfig) -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(config.connect_timeout));
+    connector.set_nodelay(true);
+    connector.enforce_http(true);
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder
+        .pool_idle_timeout(config.idle_timeout)
+        .pool_max_idle_per_host(config.max_idle_per_endpoint)
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new());
+    builder.http2_only(true);
+    builder.build(connector)
 }

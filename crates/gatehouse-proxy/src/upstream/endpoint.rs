@@ -18,6 +18,8 @@ pub(crate) fn now_ms() -> u64 {
 pub struct Endpoint {
     /// `host:port`.
     pub authority: http::uri::Authority,
+    /// Unique in the process: the key of this endpoint's idle connections on each thread.
+    pub(crate) id: u64,
     in_flight: AtomicUsize,
     consecutive_failures: AtomicU32,
     ejected_until_ms: AtomicU64,
@@ -26,8 +28,10 @@ pub struct Endpoint {
 impl Endpoint {
     /// A healthy endpoint with nothing in flight.
     pub fn new(authority: http::uri::Authority) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Endpoint {
             authority,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             in_flight: AtomicUsize::new(0),
             consecutive_failures: AtomicU32::new(0),
             ejected_until_ms: AtomicU64::new(0),

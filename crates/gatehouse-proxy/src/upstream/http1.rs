@@ -1,0 +1,900 @@
+//! One HTTP/1.1 exchange with an upstream, on a pooled connection of our own. The request head is
+//! written and the response head parsed in the request's own task, and the response body is read
+//! by the body the client is sent: no connection task and no channel between them, which is what
+//! a general-purpose client spends most of its time on for a small proxied request.
+//!
+//! Framing is strict both ways: a response with both `Content-Length` and `Transfer-Encoding`, or
+//! with lengths that disagree, is refused rather than read one of two ways, and a connection is
+//! only reused after an exchange that ended exactly where its framing said.
+
+use std::future::Future as _;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version};
+use http_body::{Body, Frame, SizeHint};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+
+use super::endpoint::Endpoint;
+use super::pool;
+use crate::body::{BoxError, ProxyBody, RequestBodyError, find_request_body_error};
+
+/// Largest response head (status line and headers) accepted from an upstream.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most header fields in a response head or trailer section.
+const MAX_HEADERS: usize = 128;
+/// Most informational (1xx) responses skipped before the final one.
+const MAX_INFORMATIONAL: usize = 8;
+/// Largest chunk-size line (with extensions) or trailer section.
+const MAX_CHUNK_META: usize = 16 * 1024;
+/// Bytes reserved per socket read.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// Why an exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Http1Error {
+    /// The TCP connection could not be opened.
+    #[error("connect failed: {0}")]
+    Connect(io::Error),
+    /// The TCP connection was not open within the connect timeout.
+    #[error("connect timed out")]
+    ConnectTimeout,
+    /// The client's body broke a limit of the gateway (size, pause).
+    #[error(transparent)]
+    RequestBody(RequestBodyError),
+    /// The client's body failed or did not match its own declared length.
+    #[error("the client's request body failed")]
+    ClientBody,
+    /// The upstream closed the connection before a byte of response.
+    #[error("upstream closed the connection before responding")]
+    Closed,
+    /// Reading or writing the upstream connection failed.
+    #[error("upstream connection failed: {0}")]
+    Io(io::Error),
+    /// The upstream's response is not valid HTTP/1.1, or could be read two ways.
+    #[error("invalid upstream response: {0}")]
+    Protocol(&'static str),
+}
+
+/// How to reach an endpoint and keep its connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// How long an idle connection is kept.
+    pub idle_timeout: Duration,
+    /// Most idle connections per endpoint and thread.
+    pub max_idle: usize,
+}
+
+/// A response, and the raw connection behind it when the upstream switched protocols.
+pub struct Sent {
+    /// The response, its body streaming from the upstream connection.
+    pub response: Response<ProxyBody>,
+    /// After `101 Switching Protocols`: the connection and any bytes already read past the head.
+    pub upgraded: Option<RawUpgrade>,
+}
+
+/// An upstream connection that switched protocols.
+pub struct RawUpgrade {
+    /// The connection.
+    pub io: TcpStream,
+    /// Bytes the upstream sent right after its 101 head.
+    pub read_ahead: Bytes,
+}
+
+/// Sends `parts` and `body` to `endpoint` and returns the response once its head is in.
+///
+/// A pooled connection can be closed by the upstream at the moment it is reused; an idempotent
+/// request without a body that meets such a connection is sent once more on a new connection,
+/// since nothing of it can have been acted on twice.
+pub async fn send(
+    endpoint: &Arc<Endpoint>,
+    settings: Settings,
+    parts: http::request::Parts,
+    body: ProxyBody,
+) -> Result<Sent, Http1Error> {
+    let framing = RequestFraming::of(&parts.method, &body);
+    let head = encode_head(&parts, &endpoint.authority, framing);
+    let expects_body = parts.method != Method::HEAD;
+    let resend = framing == RequestFraming::None && parts.method.is_idempotent();
+    let mut body = Some(body);
+    if let Some(io) = pool::checkout(endpoint) {
+        let first = body.take().unwrap_or_else(crate::body::empty);
+        match exchange(io, &head, first, framing, expects_body, endpoint, settings).await {
+            Err(Http1Error::Closed) if resend => {}
+            done => return done,
+        }
+    }
+    let io = connect(endpoint, settings.connect_timeout).await?;
+    let body = body.unwrap_or_else(crate::body::empty);
+    exchange(io, &head, body, framing, expects_body, endpoint, settings).await
+}
+
+async fn connect(endpoint: &Endpoint, timeout: Duration) -> Result<TcpStream, Http1Error> {
+    let authority = &endpoint.authority;
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = authority.port_u16().unwrap_or(80);
+    let io = tokio::time::timeout(timeout, TcpStream::connect((host, port)))
+        .await
+        .map_err(|_| Http1Error::ConnectTimeout)?
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::TimedOut {
+                Http1Error::ConnectTimeout
+            } else {
+                Http1Error::Connect(e)
+            }
+        })?;
+    // Small heads and bodies must leave at once, not wait for an acknowledgement.
+    io.set_nodelay(true).map_err(Http1Error::Connect)?;
+    Ok(io)
+}
+
+/// How the request body is framed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestFraming {
+    /// No body, and no length header.
+    None,
+    /// `Content-Length`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`: the length is not known in advance.
+    Chunked,
+}
+
+impl RequestFraming {
+    fn of(method: &Method, body: &ProxyBody) -> Self {
+        if body.is_end_stream() {
+            // Servers may demand a length on the methods that usually carry a body (411).
+            return if matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
+                RequestFraming::Length(0)
+            } else {
+                RequestFraming::None
+            };
+        }
+        match body.size_hint().exact() {
+            Some(n) => RequestFraming::Length(n),
+            None => RequestFraming::Chunked,
+        }
+    }
+}
+
+/// The request line and headers, with framing headers of our own choosing: whatever the client
+/// said about length described its own connection, not this one.
+fn encode_head(
+    parts: &http::request::Parts,
+    authority: &http::uri::Authority,
+    framing: RequestFraming,
+) -> Vec<u8> {
+    let mut head = Vec::with_capacity(256 + parts.headers.len() * 48);
+    head.extend_from_slice(parts.method.as_str().as_bytes());
+    head.push(b' ');
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    head.extend_from_slice(target.as_bytes());
+    head.extend_from_slice(b" HTTP/1.1\r\n");
+    if !parts.headers.contains_key(HOST) {
+        head.extend_from_slice(b"host: ");
+        head.extend_from_slice(authority.as_str().as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in &parts.headers {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            continue;
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        RequestFraming::None => {}
+        RequestFraming::Length(n) => {
+            head.extend_from_slice(b"content-length: ");
+            head.extend_from_slice(n.to_string().as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        RequestFraming::Chunked => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+/// One request and response head on `io`.
+async fn exchange(
+    mut io: TcpStream,
+    head: &[u8],
+    body: ProxyBody,
+    framing: RequestFraming,
+    expects_body: bool,
+    endpoint: &Arc<Endpoint>,
+    settings: Settings,
+) -> Result<Sent, Http1Error> {
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    if framing == RequestFraming::None || body.is_end_stream() {
+        io.write_all(head).await.map_err(closed_or_io)?;
+        let parsed = read_head(&mut io, &mut buf).await?;
+        return respond(
+            Conn::Whole(io),
+            buf,
+            parsed,
+            expects_body,
+            endpoint,
+            settings,
+        );
+    }
+    // The body streams from its own task, so the upstream can answer (and stream its answer)
+    // while it is still reading: an echo, or an early refusal.
+    let (mut read, write) = io.into_split();
+    let mut sender = BodySender {
+        task: Some(tokio::spawn(send_owned(
+            write,
+            head.to_vec(),
+            body,
+            framing,
+        ))),
+        write: None,
+    };
+    let parsed = {
+        let receiving = read_head(&mut read, &mut buf);
+        tokio::pin!(receiving);
+        loop {
+            tokio::select! {
+                joined = sender.join(), if sender.task.is_some() => match joined {
+                    Ok(Ok(write)) => sender.write = Some(write),
+                    // The gateway's own limits and a failing client end the exchange at once.
+                    Ok(Err(e @ (Http1Error::RequestBody(_) | Http1Error::ClientBody))) => {
+                        return Err(e);
+                    }
+                    // The upstream may have stopped reading because it already answered.
+                    Ok(Err(_)) => {}
+                    Err(_) => return Err(Http1Error::ClientBody),
+                },
+                parsed = &mut receiving => break parsed?,
+            }
+        }
+    };
+    respond(
+        Conn::Split { read, sender },
+        buf,
+        parsed,
+        expects_body,
+        endpoint,
+        settings,
+    )
+}
+
+/// The upstream connection behind a response body.
+enum Conn {
+    /// The request was sent whole before the response.
+    Whole(TcpStream),
+    /// The request body may still be streaming from its own task.
+    Split {
+        read: tokio::net::tcp::OwnedReadHalf,
+        sender: BodySender,
+    },
+}
+
+impl Conn {
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Conn::Whole(io) => tokio_util::io::poll_read_buf(Pin::new(io), cx, buf),
+            Conn::Split { read, .. } => tokio_util::io::poll_read_buf(Pin::new(read), cx, buf),
+        }
+    }
+
+    /// The whole connection, once the request body was sent completely; `None` otherwise.
+    fn into_reusable(self) -> Option<TcpStream> {
+        match self {
+            Conn::Whole(io) => Some(io),
+            Conn::Split { read, mut sender } => {
+                // A finished task answers at once; an unfinished one means the body was not
+                // all sent, and no wake-up is wanted for it.
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                if let Some(task) = sender.task.as_mut()
+                    && let Poll::Ready(Ok(Ok(write))) = Pin::new(task).poll(&mut cx)
+                {
+                    sender.task = None;
+                    sender.write = Some(write);
+                }
+                read.reunite(sender.write.take()?).ok()
+            }
+        }
+    }
+}
+
+/// The task sending a request body; aborted if the exchange ends first.
+struct BodySender {
+    task: Option<tokio::task::JoinHandle<Result<OwnedWriteHalf, Http1Error>>>,
+    /// The write half, back from a task that sent the whole body.
+    write: Option<OwnedWriteHalf>,
+}
+
+impl BodySender {
+    async fn join(&mut self) -> Result<Result<OwnedWriteHalf, Http1Error>, tokio::task::JoinError> {
+        let joined = match self.task.as_mut() {
+            Some(task) => task.await,
+            None => std::future::pending().await,
+        };
+        self.task = None;
+        joined
+    }
+}
+
+impl Drop for BodySender {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+async fn send_owned(
+    mut write: OwnedWriteHalf,
+    head: Vec<u8>,
+    body: ProxyBody,
+    framing: RequestFraming,
+) -> Result<OwnedWriteHalf, Http1Error> {
+    send_body(&mut write, &head, body, framing).await?;
+    Ok(write)
+}
+
+/// Writes the head, then the body in its framing.
+async fn send_body<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    head: &[u8],
+    mut body: ProxyBody,
+    framing: RequestFraming,
+) -> Result<(), Http1Error> {
+    writer.write_all(head).await.map_err(closed_or_io)?;
+    let mut written: u64 = 0;
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|e| match find_request_body_error(e.as_ref()) {
+            Some(limit) => Http1Error::RequestBody(limit),
+            None => Http1Error::ClientBody,
+        })?;
+        match frame.into_data() {
+            Ok(data) => {
+                if data.is_empty() {
+                    continue;
+                }
+                written += data.len() as u64;
+                match framing {
+                    RequestFraming::Length(n) if written > n => return Err(Http1Error::ClientBody),
+                    RequestFraming::Chunked => {
+                        let size = format!("{:x}\r\n", data.len());
+                        let mut chunk = Buf::chain(size.as_bytes(), data).chain(&b"\r\n"[..]);
+                        writer
+                            .write_all_buf(&mut chunk)
+                            .await
+                            .map_err(Http1Error::Io)?;
+                    }
+                    _ => writer.write_all(&data).await.map_err(Http1Error::Io)?,
+                }
+            }
+            Err(frame) => {
+                if let (Ok(trailers), RequestFraming::Chunked) = (frame.into_trailers(), framing) {
+                    let mut end = b"0\r\n".to_vec();
+                    encode_fields(&trailers, &mut end);
+                    end.extend_from_slice(b"\r\n");
+                    writer.write_all(&end).await.map_err(Http1Error::Io)?;
+                    return writer.flush().await.map_err(Http1Error::Io);
+                }
+            }
+        }
+    }
+    match framing {
+        RequestFraming::Length(n) if written != n => return Err(Http1Error::ClientBody),
+        RequestFraming::Chunked => writer
+            .write_all(b"0\r\n\r\n")
+            .await
+            .map_err(Http1Error::Io)?,
+        _ => {}
+    }
+    writer.flush().await.map_err(Http1Error::Io)
+}
+
+fn encode_fields(fields: &HeaderMap, out: &mut Vec<u8>) {
+    for (name, value) in fields {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// A failure before any response byte on a connection: the upstream closed it.
+fn closed_or_io(e: io::Error) -> Http1Error {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::UnexpectedEof => Http1Error::Closed,
+        _ => Http1Error::Io(e),
+    }
+}
+
+/// A parsed final response head.
+struct Head {
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+}
+
+/// Reads until a final (non-1xx, or 101) response head is complete; what follows it stays in
+/// `buf`.
+async fn read_head<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut BytesMut,
+) -> Result<Head, Http1Error> {
+    let mut informational = 0;
+    let mut received_any = false;
+    loop {
+        if !buf.is_empty() {
+            if let Some(head) = parse_head(buf)? {
+                let code = head.status.as_u16();
+                if (100..200).contains(&code) && code != 101 {
+                    informational += 1;
+                    if informational > MAX_INFORMATIONAL {
+                        return Err(Http1Error::Protocol("too many informational responses"));
+                    }
+                    continue;
+                }
+                return Ok(head);
+            }
+            if buf.len() >= MAX_HEAD_BYTES {
+                return Err(Http1Error::Protocol("response head too large"));
+            }
+        }
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(READ_CHUNK);
+        }
+        let n = reader.read_buf(buf).await.map_err(|e| {
+            if received_any {
+                Http1Error::Io(e)
+            } else {
+                closed_or_io(e)
+            }
+        })?;
+        if n == 0 {
+            return Err(if received_any {
+                Http1Error::Protocol("connection closed inside the response head")
+            } else {
+                Http1Error::Closed
+            });
+        }
+        received_any = true;
+    }
+}
+
+/// Parses a complete head at the front of `buf` and removes it; `None` when more bytes are
+/// needed.
+fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Http1Error> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut fields);
+    let len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Http1Error::Protocol("too many response headers"));
+        }
+        Err(_) => return Err(Http1Error::Protocol("malformed response head")),
+    };
+    let status = response
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or(Http1Error::Protocol("invalid status code"))?;
+    let version = match response.version {
+        Some(1) => Version::HTTP_11,
+        Some(0) => Version::HTTP_10,
+        _ => return Err(Http1Error::Protocol("unsupported HTTP version")),
+    };
+    // Where each field sits in the head, so that values can share its bytes once it is frozen.
+    let base = buf.as_ptr() as usize;
+    let mut spans = Vec::with_capacity(response.headers.len());
+    for field in response.headers.iter() {
+        spans.push((
+            field.name.as_ptr() as usize - base,
+            field.name.len(),
+            field.value.as_ptr() as usize - base,
+            field.value.len(),
+        ));
+    }
+    let head = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(spans.len());
+    for (name_at, name_len, value_at, value_len) in spans {
+        let name = HeaderName::from_bytes(&head[name_at..name_at + name_len])
+            .map_err(|_| Http1Error::Protocol("invalid header name"))?;
+        let value = HeaderValue::from_maybe_shared(head.slice(value_at..value_at + value_len))
+            .map_err(|_| Http1Error::Protocol("invalid header value"))?;
+        headers.append(name, value);
+    }
+    Ok(Some(Head {
+        status,
+        version,
+        headers,
+    }))
+}
+
+/// How the response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// No body (HEAD, 204, 304).
+    Empty,
+    /// `Content-Length`: this many bytes remain.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked(Chunk),
+    /// Until the upstream closes the connection.
+    UntilClose,
+}
+
+/// Where the chunked decoder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Expecting a chunk-size line.
+    Size,
+    /// Inside a chunk's data: this many bytes remain.
+    Data(u64),
+    /// Expecting the CRLF after a chunk's data.
+    DataEnd,
+    /// After the last chunk: trailers, then an empty line.
+    Trailers,
+}
+
+/// RFC 9112 §6.3, strictly: both length headers, or lengths that disagree, are refused.
+fn response_framing(head: &Head, expects_body: bool) -> Result<Framing, Http1Error> {
+    let code = head.status.as_u16();
+    if !expects_body || code == 204 || code == 304 || (100..200).contains(&code) {
+        return Ok(Framing::Empty);
+    }
+    let has_te = head.headers.contains_key(TRANSFER_ENCODING);
+    let has_cl = head.headers.contains_key(CONTENT_LENGTH);
+    if has_te && has_cl {
+        return Err(Http1Error::Protocol(
+            "both Content-Length and Transfer-Encoding",
+        ));
+    }
+    if has_te {
+        let codings: Vec<String> = head
+            .headers
+            .get_all(TRANSFER_ENCODING)
+            .iter()
+            .map(|v| v.to_str().map(str::to_owned))
+            .collect::<Result<_, _>>()
+            .map_err(|_| Http1Error::Protocol("invalid Transfer-Encoding"))?;
+        let codings: Vec<&str> = codings
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let chunked = |c: &&str| c.eq_ignore_ascii_case("chunked");
+        return Ok(match codings.iter().position(chunked) {
+            Some(at) if at + 1 == codings.len() => Framing::Chunked(Chunk::Size),
+            Some(_) => return Err(Http1Error::Protocol("chunked is not the last coding")),
+            None => Framing::UntilClose,
+        });
+    }
+    if has_cl {
+        let mut length = None;
+        for value in head.headers.get_all(CONTENT_LENGTH) {
+            let text = value
+                .to_str()
+                .map_err(|_| Http1Error::Protocol("invalid Content-Length"))?;
+            for item in text.split(',').map(str::trim) {
+                let n = (!item.is_empty() && item.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| item.parse::<u64>().ok())
+                    .flatten()
+                    .ok_or(Http1Error::Protocol("invalid Content-Length"))?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(Http1Error::Protocol("conflicting Content-Length"));
+                }
+                length = Some(n);
+            }
+        }
+        return Ok(Framing::Length(length.unwrap_or(0)));
+    }
+    Ok(Framing::UntilClose)
+}
+
+/// Whether the connection may carry another exchange after this response, as far as its head
+/// tells.
+fn keeps_alive(head: &Head) -> bool {
+    head.version == Version::HTTP_11
+        && !head
+            .headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case("close"))
+}
+
+fn respond(
+    conn: Conn,
+    buf: BytesMut,
+    head: Head,
+    expects_body: bool,
+    endpoint: &Arc<Endpoint>,
+    settings: Settings,
+) -> Result<Sent, Http1Error> {
+    if head.status == StatusCode::SWITCHING_PROTOCOLS {
+        // Only a request sent whole (a WebSocket handshake has no body) can switch.
+        let Conn::Whole(io) = conn else {
+            return Err(Http1Error::Protocol("101 to a request with a body"));
+        };
+        let mut response = Response::new(crate::body::empty());
+        *response.status_mut() = head.status;
+        *response.version_mut() = head.version;
+        *response.headers_mut() = head.headers;
+        return Ok(Sent {
+            response,
+            upgraded: Some(RawUpgrade {
+                io,
+                read_ahead: buf.freeze(),
+            }),
+        });
+    }
+    let framing = response_framing(&head, expects_body)?;
+    let reusable = keeps_alive(&head) && framing != Framing::UntilClose;
+    let body = UpstreamBody {
+        conn: Some(conn),
+        buf,
+        framing,
+        reusable,
+        endpoint: endpoint.clone(),
+        settings,
+    };
+    let mut response = Response::new(http_body_util::BodyExt::boxed(body));
+    *response.status_mut() = head.status;
+    *response.version_mut() = head.version;
+    *response.headers_mut() = head.headers;
+    Ok(Sent {
+        response,
+        upgraded: None,
+    })
+}
+
+/// A response body read from the upstream connection; the connection goes back to the pool
+/// when the body ends exactly where its framing said, and is closed otherwise.
+struct UpstreamBody {
+    conn: Option<Conn>,
+    buf: BytesMut,
+    framing: Framing,
+    reusable: bool,
+    endpoint: Arc<Endpoint>,
+    settings: Settings,
+}
+
+impl UpstreamBody {
+    /// Reads more from the upstream; `Ok(0)` at its end of stream.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Poll::Ready(Ok(0));
+        };
+        if self.buf.capacity() - self.buf.len() < 1024 {
+            self.buf.reserve(READ_CHUNK);
+        }
+        conn.poll_read_buf(cx, &mut self.buf)
+    }
+
+    /// The body ended where its framing said: the connection may serve again.
+    fn finish(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && self.reusable
+            && self.buf.is_empty()
+            && let Some(io) = conn.into_reusable()
+        {
+            pool::checkin(
+                &self.endpoint,
+                io,
+                self.settings.max_idle,
+                self.settings.idle_timeout,
+            );
+        }
+    }
+
+    fn fail(&mut self, reason: &'static str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.conn = None;
+        Poll::Ready(Some(Err(Http1Error::Protocol(reason).into())))
+    }
+    /// Reads more, failing when the upstream ends the stream mid-message.
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        let error = match ready!(self.poll_fill(cx)) {
+            Ok(0) => Http1Error::Protocol("upstream closed the connection mid-body"),
+            Ok(_) => return Poll::Ready(Ok(())),
+            Err(e) => Http1Error::Io(e),
+        };
+        self.conn = None;
+        Poll::Ready(Err(error.into()))
+    }
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        loop {
+            match this.framing {
+                Framing::Empty | Framing::Length(0) => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                Framing::Length(remaining) => {
+                    if this.buf.is_empty() {
+                        if let Err(e) = ready!(this.poll_more(cx)) {
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                        continue;
+                    }
+                    let n = remaining.min(this.buf.len() as u64);
+                    this.framing = Framing::Length(remaining - n);
+                    let data = this.buf.split_to(n as usize).freeze();
+                    if remaining == n {
+                        // The last byte is in: the connection can serve the next request
+                        // while this one's response is still being written to the client.
+                        this.finish();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Framing::UntilClose => {
+                    if !this.buf.is_empty() {
+                        let data = this.buf.split().freeze();
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    match ready!(this.poll_fill(cx)) {
+                        Ok(0) => {
+                            this.conn = None;
+                            return Poll::Ready(None);
+                        }
+                        Ok(_) => continue,
+                        Err(e) => {
+                            this.conn = None;
+                            return Poll::Ready(Some(Err(Http1Error::Io(e).into())));
+                        }
+                    }
+                }
+                Framing::Chunked(state) => match this.decode_chunked(state) {
+                    Decoded::Frame(frame) => return Poll::Ready(Some(Ok(frame))),
+                    Decoded::Continue => {}
+                    Decoded::End => {
+                        this.finish();
+                        this.framing = Framing::Empty;
+                        return Poll::Ready(None);
+                    }
+                    Decoded::NeedMore => {
+                        if let Err(e) = ready!(this.poll_more(cx)) {
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                    }
+                    Decoded::Invalid(reason) => return this.fail(reason),
+                },
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.framing, Framing::Empty | Framing::Length(0))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.framing {
+            Framing::Empty => SizeHint::with_exact(0),
+            Framing::Length(n) => SizeHint::with_exact(n),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+impl Drop for UpstreamBody {
+    fn drop(&mut self) {
+        // A reader that stops at `is_end_stream` never polls the end: the body is complete.
+        if self.is_end_stream() {
+            self.finish();
+        }
+    }
+}
+
+/// One step of the chunked decoder.
+enum Decoded {
+    Frame(Frame<Bytes>),
+    Continue,
+    End,
+    NeedMore,
+    Invalid(&'static str),
+}
+
+impl UpstreamBody {
+    fn decode_chunked(&mut self, state: Chunk) -> Decoded {
+        match state {
+            Chunk::Size => match httparse::parse_chunk_size(&self.buf) {
+                Ok(httparse::Status::Complete((used, size))) => {
+                    self.buf.advance(used);
+                    self.framing = Framing::Chunked(if size == 0 {
+                        Chunk::Trailers
+                    } else {
+                        Chunk::Data(size)
+                    });
+                    Decoded::Continue
+                }
+                Ok(httparse::Status::Partial) if self.buf.len() < MAX_CHUNK_META => {
+                    Decoded::NeedMore
+                }
+                Ok(httparse::Status::Partial) => Decoded::Invalid("chunk size line too long"),
+                Err(_) => Decoded::Invalid("invalid chunk size"),
+            },
+            Chunk::Data(remaining) => {
+                if self.buf.is_empty() {
+                    return Decoded::NeedMore;
+                }
+                let n = remaining.min(self.buf.len() as u64);
+                let left = remaining - n;
+                self.framing = Framing::Chunked(if left == 0 {
+                    Chunk::DataEnd
+                } else {
+                    Chunk::Data(left)
+                });
+                Decoded::Frame(Frame::data(self.buf.split_to(n as usize).freeze()))
+            }
+            Chunk::DataEnd => {
+                if self.buf.len() < 2 {
+                    return Decoded::NeedMore;
+                }
+                if &self.buf[..2] != b"\r\n" {
+                    return Decoded::Invalid("chunk data not followed by CRLF");
+                }
+                self.buf.advance(2);
+                self.framing = Framing::Chunked(Chunk::Size);
+                Decoded::Continue
+            }
+            Chunk::Trailers => {
+                if self.buf.starts_with(b"\r\n") {
+                    self.buf.advance(2);
+                    return Decoded::End;
+                }
+                let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+                match httparse::parse_headers(&self.buf, &mut fields) {
+                    Ok(httparse::Status::Complete((used, fields))) => {
+                        let mut trailers = HeaderMap::new();
+                        for field in fields {
+                            let (Ok(name), Ok(value)) = (
+                                HeaderName::from_bytes(field.name.as_bytes()),
+                                HeaderValue::from_bytes(field.value),
+                            ) else {
+                                return Decoded::Invalid("invalid trailer field");
+                            };
+                            trailers.append(name, value);
+                        }
+                        self.buf.advance(used);
+                        self.framing = Framing::Empty;
+                        // The body ends after this frame; `Empty` returns the connection.
+                        Decoded::Frame(Frame::trailers(trailers))
+                    }
+                    Ok(httparse::Status::Partial) if self.buf.len() < MAX_CHUNK_META => {
+                        Decoded::NeedMore
+                    }
+                    Ok(httparse::Status::Partial) => Decoded::Invalid("trailer section too large"),
+                    Err(_) => Decoded::Invalid("invalid trailer section"),
+                }
+            }
+        }
+    }
+}
