@@ -103,12 +103,12 @@ async fn serve(mut stream: TcpStream) {
             // Answers with how the body was framed, once it has read all of it.
             let chunked = head.contains("transfer-encoding: chunked\r\n");
             let framing = if chunked {
-                while !buf.windows(5).any(|w| w == b"0\r\n\r\n") {
-                    let mut chunk = [0u8; 65536];
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
+                if !fill(&mut stream, &mut buf, |b| {
+                    b.windows(5).any(|w| w == b"0\r\n\r\n")
+                })
+                .await
+                {
+                    return;
                 }
                 buf.clear();
                 "chunked".to_owned()
@@ -126,23 +126,15 @@ async fn serve(mut stream: TcpStream) {
                 return;
             }
             if !chunked {
-                while buf.len() < length {
-                    let mut chunk = [0u8; 65536];
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
+                if !fill(&mut stream, &mut buf, |b| b.len() >= length).await {
+                    return;
                 }
                 buf.drain(..length);
             }
             continue;
         }
-        while buf.len() < length {
-            let mut chunk = [0u8; 65536];
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
+        if !fill(&mut stream, &mut buf, |b| b.len() >= length).await {
+            return;
         }
         buf.drain(..length);
         let mut answer = script(&path).to_vec();
@@ -162,16 +154,22 @@ async fn serve(mut stream: TcpStream) {
 }
 
 async fn read_until_head_end(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<usize> {
-    loop {
-        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            return Some(at + 4);
-        }
-        let mut chunk = [0u8; 4096];
+    let end = |b: &[u8]| b.windows(4).position(|w| w == b"\r\n\r\n");
+    fill(stream, buf, |b| end(b).is_some())
+        .await
+        .then(|| end(buf).map(|at| at + 4))?
+}
+
+/// Reads into `buf` until `done` holds; false if the connection ended first.
+async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, done: impl Fn(&[u8]) -> bool) -> bool {
+    while !done(buf) {
+        let mut chunk = [0u8; 65536];
         match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return None,
+            Ok(0) | Err(_) => return false,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
+    true
 }
 
 async fn setup() -> (Scripted, TestGateway) {
