@@ -139,8 +139,14 @@ impl Authenticator {
             by_issuer.insert(config.issuer.clone(), index);
             built.push(Arc::new(provider));
         }
-        let cache_hits = metrics.cache.get_or_create(&CacheLabels { result: "hit" }).clone();
-        let cache_misses = metrics.cache.get_or_create(&CacheLabels { result: "miss" }).clone();
+        let cache_hits = metrics
+            .cache
+            .get_or_create(&CacheLabels { result: "hit" })
+            .clone();
+        let cache_misses = metrics
+            .cache
+            .get_or_create(&CacheLabels { result: "miss" })
+            .clone();
         Ok(Self {
             inner: Arc::new(Inner {
                 providers: built,
@@ -318,7 +324,6 @@ impl Authenticator {
         }
         permit(policy, caller)
     }
-
 }
 
 fn permit(

@@ -38,10 +38,7 @@ pub(crate) fn bearer_token(headers: &HeaderMap, max_len: usize) -> Result<Option
         return Err(Rejection::MalformedRequest("empty bearer token"));
     }
     // A byte scan: a `char` pattern search over a 1 KB token cost 0.4 µs a request.
-    if token
-        .bytes()
-        .any(|b| matches!(b, b' ' | b'\t' | b','))
-    {
+    if token.bytes().any(|b| matches!(b, b' ' | b'\t' | b',')) {
         return Err(Rejection::MalformedRequest("more than one bearer token"));
     }
     if token.len() > max_len {

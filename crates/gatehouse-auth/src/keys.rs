@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
+use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
@@ -33,6 +34,9 @@ pub(crate) struct VerifyingKey {
     pub pinned: Option<Algorithm>,
     /// The key material.
     pub decoding: DecodingKey,
+    /// The material parsed once per algorithm it may verify, so a verification does no key
+    /// parsing (jsonwebtoken's path re-parses the key and re-decodes the signature each time).
+    prepared: Vec<(Algorithm, ParsedPublicKey)>,
     /// Identity of the material, to drop cache entries when the key goes away.
     pub fingerprint: Fingerprint,
 }
@@ -52,14 +56,97 @@ impl VerifyingKey {
         }
         let mut fingerprint = [0u8; 32];
         fingerprint.copy_from_slice(ctx.finish().as_ref());
+        let prepared = prepare(&decoding, family, pinned);
         Self {
             kid,
             family,
             pinned,
             decoding,
+            prepared,
             fingerprint,
         }
     }
+
+    /// The key parsed for `alg`, when it could be prepared.
+    pub fn prepared(&self, alg: Algorithm) -> Option<&ParsedPublicKey> {
+        self.prepared
+            .iter()
+            .find_map(|(a, key)| (*a == alg).then_some(key))
+    }
+}
+
+/// Parses a public key once for every asymmetric algorithm it may be used with. Material that
+/// does not parse is simply not prepared: verification then takes jsonwebtoken's own path,
+/// which refuses it the same way.
+fn prepare(
+    decoding: &DecodingKey,
+    family: AlgorithmFamily,
+    pinned: Option<Algorithm>,
+) -> Vec<(Algorithm, ParsedPublicKey)> {
+    use Algorithm::{ES256, ES384, EdDSA, PS256, PS384, PS512, RS256, RS384, RS512};
+    let candidates: &[Algorithm] = match family {
+        AlgorithmFamily::Rsa => &[RS256, RS384, RS512, PS256, PS384, PS512],
+        AlgorithmFamily::Ec => &[ES256, ES384],
+        AlgorithmFamily::Ed => &[EdDSA],
+        // HMAC secrets are not public keys; jsonwebtoken verifies them.
+        _ => &[],
+    };
+    let material = match decoding.kind() {
+        DecodingKeyKind::SecretOrDer(bytes) => bytes.clone(),
+        DecodingKeyKind::RsaModulusExponent { n, e } => rsa_public_key_der(n, e),
+    };
+    candidates
+        .iter()
+        .filter(|alg| pinned.is_none_or(|p| p == **alg))
+        .filter_map(|alg| {
+            let parsed = ParsedPublicKey::new(verification_algorithm(*alg)?, &material).ok()?;
+            Some((*alg, parsed))
+        })
+        .collect()
+}
+
+fn verification_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
+    Some(match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &signature::ED25519,
+        _ => return None,
+    })
+}
+
+/// The DER `RSAPublicKey` (RFC 8017 A.1.1) of a modulus and exponent given as big-endian bytes.
+fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn push_len(out: &mut Vec<u8>, len: usize) {
+        match len {
+            0..0x80 => out.push(len as u8),
+            0x80..0x100 => out.extend_from_slice(&[0x81, len as u8]),
+            _ => out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
+        }
+    }
+    fn integer(value: &[u8]) -> Vec<u8> {
+        let start = value.iter().position(|b| *b != 0).unwrap_or(value.len());
+        let digits = &value[start..];
+        // A set high bit would read as negative: DER needs a leading zero then.
+        let pad = digits.first().is_none_or(|b| b & 0x80 != 0);
+        let mut out = vec![0x02];
+        push_len(&mut out, digits.len() + usize::from(pad));
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(digits);
+        out
+    }
+    let body = [integer(n), integer(e)].concat();
+    let mut out = vec![0x30];
+    push_len(&mut out, body.len());
+    out.extend_from_slice(&body);
+    out
 }
 
 /// Keys of one provider at one point in time.
@@ -472,5 +559,73 @@ mod tests {
         assert!(KeySet::from_jwk_document(b"[]", &ALL).is_err());
         assert!(KeySet::from_jwk_document(br#"{"keys": 5}"#, &ALL).is_err());
         assert!(KeySet::from_jwk_document(b"{\"keys\": []}", &ALL).is_err());
+    }
+}
+
+#[cfg(test)]
+mod prepared_tests {
+    use gatehouse_testkit::idp::TestKey;
+    use serde_json::json;
+
+    use super::*;
+
+    const ASYMMETRIC: [Algorithm; 9] = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ];
+
+    fn only_key(set: &KeySet) -> Arc<VerifyingKey> {
+        match set.lookup(Some("k")) {
+            Lookup::Found(keys) => keys[0].clone(),
+            _ => panic!("key k missing"),
+        }
+    }
+
+    /// Every real key, from a JWKS document or from PEM, is parsed ahead for its algorithm, and
+    /// the parsed key verifies what the key signed and nothing else.
+    #[test]
+    fn keys_are_prepared_once_and_verify() {
+        for key in [TestKey::rsa(), TestKey::ec(), TestKey::ed()] {
+            let alg = parse_algorithm(key.alg()).unwrap();
+            let doc = json!({ "keys": [key.jwk("k")] });
+            let from_jwks =
+                KeySet::from_jwk_document(doc.to_string().as_bytes(), &ASYMMETRIC).unwrap();
+            let mut from_pem = KeySet::default();
+            from_pem
+                .add_pem(key.public_pem().as_bytes(), Some("k".into()), None)
+                .unwrap();
+            for set in [from_jwks, from_pem] {
+                let verifying = only_key(&set);
+                let prepared = verifying
+                    .prepared(alg)
+                    .unwrap_or_else(|| panic!("{alg:?} key not prepared"));
+                let signature = key.sign(b"header.payload");
+                assert!(prepared.verify_sig(b"header.payload", &signature).is_ok());
+                assert!(prepared.verify_sig(b"header.payloaD", &signature).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn der_integers_are_minimal_and_positive() {
+        // A high bit gets a leading zero; leading zeros of the input go.
+        assert_eq!(
+            rsa_public_key_der(&[0, 0, 0x80, 1], &[1, 0, 1]),
+            vec![
+                0x30, 0x0a, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x03, 0x01, 0x00, 0x01
+            ]
+        );
+        let long = rsa_public_key_der(&[0x7f; 256], &[3]);
+        assert_eq!(
+            &long[..8],
+            &[0x30, 0x82, 0x01, 0x07, 0x02, 0x82, 0x01, 0x00]
+        );
     }
 }

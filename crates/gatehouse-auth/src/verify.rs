@@ -42,6 +42,11 @@ pub(crate) fn check_signature(
     if key.family == AlgorithmFamily::Ec && !ecdsa_signature_is_plausible(alg, &token.signature) {
         return Err(Rejection::BadSignature);
     }
+    if let Some(prepared) = key.prepared(alg) {
+        return prepared
+            .verify_sig(token.signing_input.as_bytes(), &token.signature)
+            .map_err(|_| Rejection::BadSignature);
+    }
     match jsonwebtoken::crypto::verify(
         token.signature_b64,
         token.signing_input.as_bytes(),

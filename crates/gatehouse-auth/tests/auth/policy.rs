@@ -69,7 +69,9 @@ async fn a_route_accepts_only_its_providers() {
         .authenticate(headers, policy)
         .await
     {
-        Ok(identity) => identity.map(|i| i.identity.issuer.clone()).unwrap_or_default(),
+        Ok(identity) => identity
+            .map(|i| i.identity.issuer.clone())
+            .unwrap_or_default(),
         Err(rejection) => rejection.reason().to_owned(),
     };
     let only_beta = RoutePolicy::required(["beta"]);
