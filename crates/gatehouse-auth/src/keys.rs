@@ -460,7 +460,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [Algorithm; 9] = [
+    pub(super) const ALL: [Algorithm; 9] = [
         Algorithm::RS256,
         Algorithm::RS384,
         Algorithm::RS512,
@@ -569,17 +569,7 @@ mod prepared_tests {
 
     use super::*;
 
-    const ASYMMETRIC: [Algorithm; 9] = [
-        Algorithm::RS256,
-        Algorithm::RS384,
-        Algorithm::RS512,
-        Algorithm::PS256,
-        Algorithm::PS384,
-        Algorithm::PS512,
-        Algorithm::ES256,
-        Algorithm::ES384,
-        Algorithm::EdDSA,
-    ];
+    use super::tests::ALL as ASYMMETRIC;
 
     fn only_key(set: &KeySet) -> Arc<VerifyingKey> {
         match set.lookup(Some("k")) {
