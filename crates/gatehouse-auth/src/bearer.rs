@@ -22,28 +22,45 @@ pub(crate) fn bearer_token(headers: &HeaderMap, max_len: usize) -> Result<Option
             "more than one Authorization header",
         ));
     }
-    let value = value
-        .to_str()
-        .map_err(|_| Rejection::MalformedRequest("Authorization header is not visible ASCII"))?;
-    let (scheme, rest) = value.split_once(' ').ok_or(Rejection::MalformedRequest(
-        "Authorization header has no credentials",
-    ))?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    // Bytes throughout: the token is scanned once, not once per check.
+    let bytes = value.as_bytes();
+    let space = bytes
+        .iter()
+        .position(|b| *b == b' ')
+        .ok_or(Rejection::MalformedRequest(
+            "Authorization header has no credentials",
+        ))?;
+    if !bytes[..space].eq_ignore_ascii_case(b"bearer") {
         return Err(Rejection::MalformedRequest(
             "Authorization scheme is not Bearer",
         ));
     }
-    let token = rest.trim_matches([' ', '\t']);
+    let rest = &bytes[space + 1..];
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = rest.iter().position(|b| !blank(b)).unwrap_or(rest.len());
+    let end = rest
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |at| at + 1);
+    let token = &rest[start..end];
     if token.is_empty() {
         return Err(Rejection::MalformedRequest("empty bearer token"));
     }
-    // A byte scan: a `char` pattern search over a 1 KB token cost 0.4 µs a request.
-    if token.bytes().any(|b| matches!(b, b' ' | b'\t' | b',')) {
-        return Err(Rejection::MalformedRequest("more than one bearer token"));
+    if !token.iter().all(|b| b.is_ascii_graphic() && *b != b',') {
+        return Err(Rejection::MalformedRequest(
+            if token.iter().any(|b| blank(b) || *b == b',') {
+                "more than one bearer token"
+            } else {
+                "Authorization header is not visible ASCII"
+            },
+        ));
     }
     if token.len() > max_len {
         return Err(Rejection::TooLarge { limit: max_len });
     }
+    // Visible ASCII, checked above: always UTF-8.
+    let token = std::str::from_utf8(token)
+        .map_err(|_| Rejection::MalformedRequest("Authorization header is not visible ASCII"))?;
     Ok(Some(token))
 }
 

@@ -26,6 +26,11 @@ const HOP_BY_HOP: [&str; 9] = [
 /// framed or routed upstream.
 const PROTECTED: [&str; 2] = ["host", "content-length"];
 
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
 /// What the gateway knows about the client connection, for `X-Forwarded-*`.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
@@ -62,6 +67,15 @@ fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
 /// Removes hop-by-hop headers and those named in `Connection`. `te: trailers` survives because
 /// gRPC requires it end to end; `keep_upgrade` keeps a WebSocket handshake intact.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    // Most messages carry none of these: one pass over the names, without hashing any, tells.
+    // Names listed in `Connection` need `Connection` itself, which is one of them.
+    if !keep_upgrade
+        && !headers
+            .keys()
+            .any(|name| HOP_BY_HOP.contains(&name.as_str()))
+    {
+        return;
+    }
     let keep_te = headers
         .get_all(header::TE)
         .iter()
@@ -102,9 +116,9 @@ pub fn set_forwarded(
     request_id: &RequestId,
     trust_forwarded: bool,
 ) {
-    let xff_name = HeaderName::from_static("x-forwarded-for");
-    let proto_name = HeaderName::from_static("x-forwarded-proto");
-    let host_name = HeaderName::from_static("x-forwarded-host");
+    let xff_name = X_FORWARDED_FOR;
+    let proto_name = X_FORWARDED_PROTO;
+    let host_name = X_FORWARDED_HOST;
 
     let xff = if trust_forwarded {
         let previous: Vec<&str> = headers
@@ -121,7 +135,7 @@ pub fn set_forwarded(
         }
     } else {
         headers.remove(header::FORWARDED);
-        headers.remove("x-real-ip");
+        headers.remove(X_REAL_IP);
         headers.remove(&proto_name);
         headers.remove(&host_name);
         client.ip.clone()

@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 
-/// Header name of the request id.
-pub const REQUEST_ID: &str = "x-request-id";
+/// Header name of the request id (a constant, so no lookup parses it again).
+pub const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
 const MAX_LEN: usize = 128;
 
@@ -34,7 +34,7 @@ impl std::fmt::Display for RequestId {
 
 /// The request's id: the client's if exactly one well-formed value was sent, a new one otherwise.
 pub fn request_id(headers: &HeaderMap) -> RequestId {
-    let mut values = headers.get_all(REQUEST_ID).iter();
+    let mut values = headers.get_all(&REQUEST_ID).iter();
     match (values.next(), values.next()) {
         (Some(v), None) if well_formed(v.as_bytes()) => RequestId(v.clone()),
         _ => RequestId(generated_header()),

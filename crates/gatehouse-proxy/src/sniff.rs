@@ -63,18 +63,18 @@ impl Sniffer {
     /// Feeds bytes as they are read from the client.
     pub fn feed(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
+            // Usually the whole head is in one read: parse it in place, copying nothing; the
+            // parser finds where it ends.
+            if matches!(&self.state, State::Head(buf) if buf.is_empty())
+                && let Some((used, next)) = self.after_head(bytes)
+            {
+                self.state = next;
+                bytes = &bytes[used..];
+                continue;
+            }
             let used = match &mut self.state {
                 State::Stopped => return,
                 State::Head(buf) => {
-                    // Usually the whole head is in one read: parse it in place, copying nothing.
-                    if buf.is_empty()
-                        && let Some(end) = find(bytes, b"\r\n\r\n")
-                    {
-                        let used = end + 4;
-                        self.state = self.after_head(&bytes[..used]);
-                        bytes = &bytes[used..];
-                        continue;
-                    }
                     let (used, done) = take_until(buf, bytes, b"\r\n\r\n");
                     if buf.len() > MAX_HEAD {
                         self.state = State::Stopped;
@@ -82,7 +82,9 @@ impl Sniffer {
                     }
                     if done {
                         let head = std::mem::take(buf);
-                        self.state = self.after_head(&head);
+                        self.state = self
+                            .after_head(&head)
+                            .map_or(State::Stopped, |(_, next)| next);
                     }
                     used
                 }
@@ -148,29 +150,34 @@ impl Sniffer {
         }
     }
 
-    fn after_head(&mut self, head: &[u8]) -> State {
-        // Blank lines before a request line are tolerated by hyper; skip them the same way.
-        let start = head
+    /// Parses the head at the start of `bytes`: how many bytes it took and the state after it,
+    /// or `None` while it is incomplete.
+    fn after_head(&mut self, bytes: &[u8]) -> Option<(usize, State)> {
+        // Blank lines before a request line are tolerated by hyper (and skipped by httparse).
+        let start = bytes
             .iter()
             .position(|b| *b != b'\r' && *b != b'\n')
-            .unwrap_or(0);
-        let head = &head[start..];
-        if head.starts_with(b"PRI * HTTP/2.0") {
-            return State::Stopped;
+            .unwrap_or(bytes.len());
+        if bytes[start..].starts_with(b"PRI * HTTP/2.0") {
+            return Some((bytes.len(), State::Stopped));
         }
         let mut headers = [httparse::EMPTY_HEADER; STACK_HEADERS];
         let mut request = httparse::Request::new(&mut headers);
-        match request.parse(head) {
-            Ok(httparse::Status::Complete(_)) => self.after_parsed(&request),
+        match request.parse(bytes) {
+            Ok(httparse::Status::Complete(used)) => Some((used, self.after_parsed(&request))),
+            Ok(httparse::Status::Partial) => None,
             Err(httparse::Error::TooManyHeaders) => {
                 let mut headers = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
                 let mut request = httparse::Request::new(&mut headers);
-                match request.parse(head) {
-                    Ok(httparse::Status::Complete(_)) => self.after_parsed(&request),
-                    _ => State::Stopped,
+                match request.parse(bytes) {
+                    Ok(httparse::Status::Complete(used)) => {
+                        Some((used, self.after_parsed(&request)))
+                    }
+                    Ok(httparse::Status::Partial) => None,
+                    Err(_) => Some((bytes.len(), State::Stopped)),
                 }
             }
-            _ => State::Stopped,
+            Err(_) => Some((bytes.len(), State::Stopped)),
         }
     }
 
