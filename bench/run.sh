@@ -16,9 +16,10 @@ usage: bench/run.sh [options]
   --scenarios LIST     any of single,distinct,uncached,es256,uncached-es256,eddsa,
                        uncached-eddsa,flood,idle
                        (default: all)
-  --targets LIST       any of upstream,nginx,haproxy,node,gatehouse (default: all)
+  --targets LIST       any of upstream,nginx,haproxy,node,node-keepalive,gatehouse,
+                       gatehouse-nocache (default: all)
   --idle-conns N       idle keep-alive connections per target (default 10000)
-  --port-base N        ports N+1..N+6 on 127.0.0.1 (default 18000)
+  --port-base N        ports N+1..N+9 on 127.0.0.1 (default 18000)
   --no-install         do not install packages (apt-get, npm)
   --no-build           do not build (uses target/release as is)
   --out FILE           results file (default bench/results/YYYY-MM-DD-HHMM.md, UTC)
@@ -34,7 +35,7 @@ CONNS=32,128
 THREADS=1
 WRK_THREADS=2
 SCENARIOS=single,distinct,uncached,es256,uncached-es256,eddsa,uncached-eddsa,flood,idle
-TARGETS=upstream,nginx,haproxy,node,gatehouse
+TARGETS=upstream,nginx,haproxy,node,node-keepalive,gatehouse,gatehouse-nocache
 IDLE_CONNS=10000
 PORT_BASE=18000
 INSTALL=1
@@ -77,6 +78,9 @@ PORT_HAPROXY=$((PORT_BASE + 3))
 PORT_NODE=$((PORT_BASE + 4))
 PORT_GATEHOUSE=$((PORT_BASE + 5))
 PORT_ADMIN=$((PORT_BASE + 6))
+PORT_NODE_KEEPALIVE=$((PORT_BASE + 7))
+PORT_NOCACHE=$((PORT_BASE + 8))
+PORT_NOCACHE_ADMIN=$((PORT_BASE + 9))
 
 # ---------------------------------------------------------------------------------------------
 # Processes: everything started here is stopped on exit.
@@ -221,17 +225,20 @@ log "generating keys and tokens"
 MANY=0
 [[ ",$SCENARIOS," == *,uncached* ]] && MANY=$UNCACHED_TOKENS
 "$HELPER" keys --out "$KEYS" --count 1000 --many "$MANY" >/dev/null
-render() { # render TEMPLATE OUTPUT PORT
-  sed -e "s|@PORT@|$3|g" -e "s|@ADMIN_PORT@|$PORT_ADMIN|g" -e "s|@UPSTREAM_PORT@|$PORT_UPSTREAM|g" \
+render() { # render TEMPLATE OUTPUT PORT [ADMIN_PORT [CACHE_ENTRIES]]
+  sed -e "s|@PORT@|$3|g" -e "s|@ADMIN_PORT@|${4:-$PORT_ADMIN}|g" -e "s|@CACHE_ENTRIES@|${5:-10000}|g" -e "s|@UPSTREAM_PORT@|$PORT_UPSTREAM|g" \
     -e "s|@THREADS@|$THREADS|g" -e "s|@NOFILE@|$NOFILE|g" -e "s|@MAXCONN@|$MAXCONN|g" -e "s|@NGINX_CONNS@|$((NOFILE - 256))|g" -e "s|@KEYS@|$KEYS|g" -e "s|@RUN@|$RUN|g" "$1" >"$2"
 }
 render "$BENCH/conf/gatehouse.yaml" "$RUN/gatehouse.yaml" "$PORT_GATEHOUSE"
+# The same gateway with its verified-token cache off: every request is verified.
+render "$BENCH/conf/gatehouse.yaml" "$RUN/gatehouse-nocache.yaml" "$PORT_NOCACHE" "$PORT_NOCACHE_ADMIN" 0
 render "$BENCH/conf/nginx.conf" "$RUN/nginx.conf" "$PORT_NGINX"
 render "$BENCH/conf/haproxy.cfg" "$RUN/haproxy.cfg" "$PORT_HAPROXY"
 
 # ---------------------------------------------------------------------------------------------
 # Start every target.
-for port in "$PORT_UPSTREAM" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_NODE" "$PORT_GATEHOUSE" "$PORT_ADMIN"; do
+for port in "$PORT_UPSTREAM" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_NODE" "$PORT_GATEHOUSE" "$PORT_ADMIN" \
+  "$PORT_NODE_KEEPALIVE" "$PORT_NOCACHE" "$PORT_NOCACHE_ADMIN"; do
   port_free "$port"
 done
 start_all() { # the upstream and every target, each polled until it serves
@@ -252,10 +259,23 @@ start_all() { # the upstream and every target, each polled until it serves
     PID[node]=$!
     wait_port "$PORT_NODE" 20 node
   fi
+  if has "$TARGETS" node-keepalive; then
+    (cd "$BENCH/node-gateway" && NODE_ENV=production PORT=$PORT_NODE_KEEPALIVE KEEPALIVE=1 \
+      UPSTREAM="http://127.0.0.1:$PORT_UPSTREAM" JWT_SECRET="$(<"$KEYS/rs256.pub.pem")" \
+      exec node gateway.js) >>"$RUN/node-keepalive.log" 2>&1 &
+    PID[node-keepalive]=$!
+    wait_port "$PORT_NODE_KEEPALIVE" 20 node-keepalive
+  fi
   if has "$TARGETS" gatehouse; then
     GATEHOUSE_WORKER_THREADS=$THREADS start gatehouse "$GATEHOUSE" run --config "$RUN/gatehouse.yaml"
     wait_port "$PORT_GATEHOUSE" 20 gatehouse
     wait_http_200 "$PORT_ADMIN" /readyz 20
+  fi
+  if has "$TARGETS" gatehouse-nocache; then
+    GATEHOUSE_WORKER_THREADS=$THREADS start gatehouse-nocache "$GATEHOUSE" run \
+      --config "$RUN/gatehouse-nocache.yaml"
+    wait_port "$PORT_NOCACHE" 20 gatehouse-nocache
+    wait_http_200 "$PORT_NOCACHE_ADMIN" /readyz 20
   fi
 }
 stop_all() { # stops every process started so far, waiting (bounded) until each has exited
@@ -266,14 +286,17 @@ has "$TARGETS" nginx &&
   { nginx -t -q -p "$RUN" -e "$RUN/nginx.error.log" -c "$RUN/nginx.conf" || die "nginx configuration invalid"; }
 has "$TARGETS" haproxy &&
   { haproxy -c -q -f "$RUN/haproxy.cfg" || die "HAProxy configuration invalid"; }
-has "$TARGETS" gatehouse &&
-  { "$GATEHOUSE" check --config "$RUN/gatehouse.yaml" >/dev/null || die "gatehouse configuration invalid"; }
+for conf in gatehouse gatehouse-nocache; do
+  has "$TARGETS" "$conf" &&
+    { "$GATEHOUSE" check --config "$RUN/$conf.yaml" >/dev/null || die "$conf configuration invalid"; }
+done
 log "starting the upstream and the targets ($THREADS thread(s) each)"
 start_all
 port_of() {
   case $1 in
     upstream) echo "$PORT_UPSTREAM" ;; nginx) echo "$PORT_NGINX" ;; haproxy) echo "$PORT_HAPROXY" ;;
     node) echo "$PORT_NODE" ;; gatehouse) echo "$PORT_GATEHOUSE" ;;
+    node-keepalive) echo "$PORT_NODE_KEEPALIVE" ;; gatehouse-nocache) echo "$PORT_NOCACHE" ;;
   esac
 }
 
@@ -294,9 +317,10 @@ log "functional checks"
 for t in ${TARGETS//,/ }; do
   case $t in
     upstream | nginx) check_proxy "$t" ;;
-    node) check node /rs256 rs256 ;;
+    node | node-keepalive) check "$t" /rs256 rs256 ;;
     haproxy) check haproxy /rs256 rs256; check haproxy /es256 es256 ;;
-    gatehouse) check gatehouse /rs256 rs256; check gatehouse /es256 es256; check gatehouse /eddsa eddsa ;;
+    gatehouse | gatehouse-nocache)
+      check "$t" /rs256 rs256; check "$t" /es256 es256; check "$t" /eddsa eddsa ;;
   esac
 done
 
@@ -307,10 +331,16 @@ RAW="$RUN/raw.tsv"
 scenario_targets() {
   local s
   case $1 in
-    single | distinct) s=upstream,nginx,haproxy,node,gatehouse ;;
-    uncached | flood) s=haproxy,node,gatehouse ;;
-    es256 | uncached-es256) s=haproxy,gatehouse ;;
-    eddsa | uncached-eddsa) s=gatehouse ;;
+    # The cache-off gateway verifies every request whatever the token set: it runs where its
+    # figure is compared (distinct tokens, each algorithm), not again on the 100,000-token sets.
+    single) s=upstream,nginx,haproxy,node,node-keepalive,gatehouse ;;
+    distinct) s=upstream,nginx,haproxy,node,node-keepalive,gatehouse,gatehouse-nocache ;;
+    uncached) s=haproxy,node,gatehouse ;;
+    flood) s=haproxy,node,gatehouse,gatehouse-nocache ;;
+    es256) s=haproxy,gatehouse,gatehouse-nocache ;;
+    uncached-es256) s=haproxy,gatehouse ;;
+    eddsa) s=gatehouse,gatehouse-nocache ;;
+    uncached-eddsa) s=gatehouse ;;
   esac
   local t
   for t in ${s//,/ }; do has "$TARGETS" "$t" && echo "$t"; done
@@ -408,6 +438,10 @@ if has "$SCENARIOS" idle; then
   start_all
   token=$(head -n 1 "$KEYS/rs256.token")
   for t in ${TARGETS//,/ }; do
+    # The cache-off variant holds connections as gatehouse does. The article's Node gateway
+    # closes every connection after one request (no keep-alive agent upstream): its keep-alive
+    # variant stands for Node here.
+    [[ "$t" == node || "$t" == gatehouse-nocache ]] && continue
     pids=$(pids_of "$t")
     # shellcheck disable=SC2086
     before=$(status_kb VmRSS $pids)
