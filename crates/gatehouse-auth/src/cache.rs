@@ -46,6 +46,11 @@ impl TokenCache {
         }
     }
 
+    /// Whether entries are kept at all (a capacity of zero turns the cache off).
+    pub fn is_enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
     /// The entry for `hash`, unless absent or expired at `now`.
     pub fn get(&self, hash: &TokenHash, now: i64) -> Option<Arc<CachedToken>> {
         let entries = self.entries.as_ref()?;
