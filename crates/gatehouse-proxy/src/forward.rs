@@ -72,7 +72,9 @@ pub async fn forward(
             parts.headers.remove(header::HOST);
         }
     }
-    let retry_parts = body.is_end_stream().then(|| clone_parts(&parts));
+    // Nothing of a bodyless request reached an endpoint it could not connect to: it can go to
+    // another one.
+    let replayable = body.is_end_stream();
     let Some(first) = upstream.pick(None) else {
         metrics.upstream_error(&upstream.config.name, "no_healthy_endpoint");
         return Err((
@@ -80,18 +82,18 @@ pub async fn forward(
             None,
         ));
     };
-    let outcome = attempt(upstream, &first, parts, body, timeout, metrics).await;
-    let (result, endpoint) = match (outcome, retry_parts) {
-        (Err(Attempt::ConnectFailed(err)), Some(parts)) => match upstream.pick(Some(&first)) {
+    let outcome = attempt(upstream, &first, &parts, body, timeout, metrics).await;
+    let (result, endpoint) = match outcome {
+        Err(Attempt::ConnectFailed(err)) if replayable => match upstream.pick(Some(&first)) {
             Some(second) => {
                 debug!(upstream = %upstream.config.name, "retrying a refused connect on another endpoint");
                 let outcome =
-                    attempt(upstream, &second, parts, body::empty(), timeout, metrics).await;
+                    attempt(upstream, &second, &parts, body::empty(), timeout, metrics).await;
                 (outcome.map_err(Attempt::into_error), second)
             }
             None => (Err(err), first),
         },
-        (outcome, _) => (outcome.map_err(Attempt::into_error), first),
+        outcome => (outcome.map_err(Attempt::into_error), first),
     };
     match result {
         Ok(answered) => {
@@ -125,7 +127,7 @@ struct Answered {
 async fn attempt(
     upstream: &Upstream,
     endpoint: &Arc<Endpoint>,
-    parts: http::request::Parts,
+    parts: &http::request::Parts,
     body: ProxyBody,
     timeout: Duration,
     metrics: &Metrics,
@@ -140,7 +142,7 @@ async fn attempt(
         }
     };
     let exchange = match &upstream.client {
-        Some(client) => h2c(client, endpoint, parts, body, timeout).await,
+        Some(client) => h2c(client, endpoint, clone_parts(parts), body, timeout).await,
         None => {
             let sent = http1::send(endpoint, upstream.http1_settings(), parts, body);
             match tokio::time::timeout(timeout, sent).await {

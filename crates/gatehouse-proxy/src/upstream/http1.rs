@@ -98,11 +98,11 @@ pub struct RawUpgrade {
 pub async fn send(
     endpoint: &Arc<Endpoint>,
     settings: Settings,
-    parts: http::request::Parts,
+    parts: &http::request::Parts,
     body: ProxyBody,
 ) -> Result<Sent, Http1Error> {
     let framing = RequestFraming::of(&parts.method, &body);
-    let head = encode_head(&parts, &endpoint.authority, framing);
+    let head = encode_head(parts, &endpoint.authority, framing);
     let expects_body = parts.method != Method::HEAD;
     let resend = framing == RequestFraming::None && parts.method.is_idempotent();
     let mut body = Some(body);
