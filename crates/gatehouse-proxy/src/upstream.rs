@@ -5,6 +5,7 @@ mod balance;
 mod endpoint;
 pub mod http1;
 pub mod pool;
+pub mod wire;
 pub(crate) mod endpoint_clock {
     //! The monotonic millisecond clock shared by health and idle tracking.
     pub(crate) use super::endpoint::now_ms;

@@ -15,8 +15,8 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version};
+use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,16 +24,13 @@ use tokio::net::tcp::OwnedWriteHalf;
 
 use super::endpoint::Endpoint;
 use super::pool;
+use super::wire::{
+    Decoded, Framing, Head, MAX_HEAD_BYTES, keeps_alive, parse_head, response_framing,
+};
 use crate::body::{BoxError, ProxyBody, RequestBodyError, find_request_body_error};
 
-/// Largest response head (status line and headers) accepted from an upstream.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// Most header fields in a response head or trailer section.
-const MAX_HEADERS: usize = 128;
 /// Most informational (1xx) responses skipped before the final one.
 const MAX_INFORMATIONAL: usize = 8;
-/// Largest chunk-size line (with extensions) or trailer section.
-const MAX_CHUNK_META: usize = 16 * 1024;
 /// Bytes reserved per socket read.
 const READ_CHUNK: usize = 8 * 1024;
 
@@ -426,13 +423,6 @@ fn closed_or_io(e: io::Error) -> Http1Error {
     }
 }
 
-/// A parsed final response head.
-struct Head {
-    status: StatusCode,
-    version: Version,
-    headers: HeaderMap,
-}
-
 /// Reads until a final (non-1xx, or 101) response head is complete; what follows it stays in
 /// `buf`.
 async fn read_head<R: AsyncRead + Unpin>(
@@ -477,150 +467,6 @@ async fn read_head<R: AsyncRead + Unpin>(
         }
         received_any = true;
     }
-}
-
-/// Parses a complete head at the front of `buf` and removes it; `None` when more bytes are
-/// needed.
-fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Http1Error> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut fields);
-    let len = match response.parse(buf) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(Http1Error::Protocol("too many response headers"));
-        }
-        Err(_) => return Err(Http1Error::Protocol("malformed response head")),
-    };
-    let status = response
-        .code
-        .and_then(|c| StatusCode::from_u16(c).ok())
-        .ok_or(Http1Error::Protocol("invalid status code"))?;
-    let version = match response.version {
-        Some(1) => Version::HTTP_11,
-        Some(0) => Version::HTTP_10,
-        _ => return Err(Http1Error::Protocol("unsupported HTTP version")),
-    };
-    // Where each field sits in the head, so that values can share its bytes once it is frozen.
-    let base = buf.as_ptr() as usize;
-    let mut spans = Vec::with_capacity(response.headers.len());
-    for field in response.headers.iter() {
-        spans.push((
-            field.name.as_ptr() as usize - base,
-            field.name.len(),
-            field.value.as_ptr() as usize - base,
-            field.value.len(),
-        ));
-    }
-    let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(spans.len());
-    for (name_at, name_len, value_at, value_len) in spans {
-        let name = HeaderName::from_bytes(&head[name_at..name_at + name_len])
-            .map_err(|_| Http1Error::Protocol("invalid header name"))?;
-        let value = HeaderValue::from_maybe_shared(head.slice(value_at..value_at + value_len))
-            .map_err(|_| Http1Error::Protocol("invalid header value"))?;
-        headers.append(name, value);
-    }
-    Ok(Some(Head {
-        status,
-        version,
-        headers,
-    }))
-}
-
-/// How the response body is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    /// No body (HEAD, 204, 304).
-    Empty,
-    /// `Content-Length`: this many bytes remain.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`.
-    Chunked(Chunk),
-    /// Until the upstream closes the connection.
-    UntilClose,
-}
-
-/// Where the chunked decoder is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunk {
-    /// Expecting a chunk-size line.
-    Size,
-    /// Inside a chunk's data: this many bytes remain.
-    Data(u64),
-    /// Expecting the CRLF after a chunk's data.
-    DataEnd,
-    /// After the last chunk: trailers, then an empty line.
-    Trailers,
-}
-
-/// RFC 9112 §6.3, strictly: both length headers, or lengths that disagree, are refused.
-fn response_framing(head: &Head, expects_body: bool) -> Result<Framing, Http1Error> {
-    let code = head.status.as_u16();
-    if !expects_body || code == 204 || code == 304 || (100..200).contains(&code) {
-        return Ok(Framing::Empty);
-    }
-    let has_te = head.headers.contains_key(TRANSFER_ENCODING);
-    let has_cl = head.headers.contains_key(CONTENT_LENGTH);
-    if has_te && has_cl {
-        return Err(Http1Error::Protocol(
-            "both Content-Length and Transfer-Encoding",
-        ));
-    }
-    if has_te {
-        let codings: Vec<String> = head
-            .headers
-            .get_all(TRANSFER_ENCODING)
-            .iter()
-            .map(|v| v.to_str().map(str::to_owned))
-            .collect::<Result<_, _>>()
-            .map_err(|_| Http1Error::Protocol("invalid Transfer-Encoding"))?;
-        let codings: Vec<&str> = codings
-            .iter()
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect();
-        let chunked = |c: &&str| c.eq_ignore_ascii_case("chunked");
-        return Ok(match codings.iter().position(chunked) {
-            Some(at) if at + 1 == codings.len() => Framing::Chunked(Chunk::Size),
-            Some(_) => return Err(Http1Error::Protocol("chunked is not the last coding")),
-            None => Framing::UntilClose,
-        });
-    }
-    if has_cl {
-        let mut length = None;
-        for value in head.headers.get_all(CONTENT_LENGTH) {
-            let text = value
-                .to_str()
-                .map_err(|_| Http1Error::Protocol("invalid Content-Length"))?;
-            for item in text.split(',').map(str::trim) {
-                let n = (!item.is_empty() && item.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| item.parse::<u64>().ok())
-                    .flatten()
-                    .ok_or(Http1Error::Protocol("invalid Content-Length"))?;
-                if length.is_some_and(|l| l != n) {
-                    return Err(Http1Error::Protocol("conflicting Content-Length"));
-                }
-                length = Some(n);
-            }
-        }
-        return Ok(Framing::Length(length.unwrap_or(0)));
-    }
-    Ok(Framing::UntilClose)
-}
-
-/// Whether the connection may carry another exchange after this response, as far as its head
-/// tells.
-fn keeps_alive(head: &Head) -> bool {
-    head.version == Version::HTTP_11
-        && !head
-            .headers
-            .get_all(CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|token| token.trim().eq_ignore_ascii_case("close"))
 }
 
 fn respond(
@@ -772,21 +618,30 @@ impl Body for UpstreamBody {
                         }
                     }
                 }
-                Framing::Chunked(state) => match this.decode_chunked(state) {
-                    Decoded::Frame(frame) => return Poll::Ready(Some(Ok(frame))),
-                    Decoded::Continue => {}
-                    Decoded::End => {
-                        this.finish();
-                        this.framing = Framing::Empty;
-                        return Poll::Ready(None);
-                    }
-                    Decoded::NeedMore => {
-                        if let Err(e) = ready!(this.poll_more(cx)) {
-                            return Poll::Ready(Some(Err(e)));
+                Framing::Chunked(mut state) => {
+                    let step = state.decode(&mut this.buf);
+                    this.framing = Framing::Chunked(state);
+                    match step {
+                        Decoded::Data(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                        Decoded::Trailers(trailers) => {
+                            // The body ends after this frame; `Empty` returns the connection.
+                            this.framing = Framing::Empty;
+                            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
                         }
+                        Decoded::Continue => {}
+                        Decoded::End => {
+                            this.finish();
+                            this.framing = Framing::Empty;
+                            return Poll::Ready(None);
+                        }
+                        Decoded::NeedMore => {
+                            if let Err(e) = ready!(this.poll_more(cx)) {
+                                return Poll::Ready(Some(Err(e)));
+                            }
+                        }
+                        Decoded::Invalid(reason) => return this.fail(reason),
                     }
-                    Decoded::Invalid(reason) => return this.fail(reason),
-                },
+                }
             }
         }
     }
@@ -809,92 +664,6 @@ impl Drop for UpstreamBody {
         // A reader that stops at `is_end_stream` never polls the end: the body is complete.
         if self.is_end_stream() {
             self.finish();
-        }
-    }
-}
-
-/// One step of the chunked decoder.
-enum Decoded {
-    Frame(Frame<Bytes>),
-    Continue,
-    End,
-    NeedMore,
-    Invalid(&'static str),
-}
-
-impl UpstreamBody {
-    fn decode_chunked(&mut self, state: Chunk) -> Decoded {
-        match state {
-            Chunk::Size => match httparse::parse_chunk_size(&self.buf) {
-                Ok(httparse::Status::Complete((used, size))) => {
-                    self.buf.advance(used);
-                    self.framing = Framing::Chunked(if size == 0 {
-                        Chunk::Trailers
-                    } else {
-                        Chunk::Data(size)
-                    });
-                    Decoded::Continue
-                }
-                Ok(httparse::Status::Partial) if self.buf.len() < MAX_CHUNK_META => {
-                    Decoded::NeedMore
-                }
-                Ok(httparse::Status::Partial) => Decoded::Invalid("chunk size line too long"),
-                Err(_) => Decoded::Invalid("invalid chunk size"),
-            },
-            Chunk::Data(remaining) => {
-                if self.buf.is_empty() {
-                    return Decoded::NeedMore;
-                }
-                let n = remaining.min(self.buf.len() as u64);
-                let left = remaining - n;
-                self.framing = Framing::Chunked(if left == 0 {
-                    Chunk::DataEnd
-                } else {
-                    Chunk::Data(left)
-                });
-                Decoded::Frame(Frame::data(self.buf.split_to(n as usize).freeze()))
-            }
-            Chunk::DataEnd => {
-                if self.buf.len() < 2 {
-                    return Decoded::NeedMore;
-                }
-                if &self.buf[..2] != b"\r\n" {
-                    return Decoded::Invalid("chunk data not followed by CRLF");
-                }
-                self.buf.advance(2);
-                self.framing = Framing::Chunked(Chunk::Size);
-                Decoded::Continue
-            }
-            Chunk::Trailers => {
-                if self.buf.starts_with(b"\r\n") {
-                    self.buf.advance(2);
-                    return Decoded::End;
-                }
-                let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-                match httparse::parse_headers(&self.buf, &mut fields) {
-                    Ok(httparse::Status::Complete((used, fields))) => {
-                        let mut trailers = HeaderMap::new();
-                        for field in fields {
-                            let (Ok(name), Ok(value)) = (
-                                HeaderName::from_bytes(field.name.as_bytes()),
-                                HeaderValue::from_bytes(field.value),
-                            ) else {
-                                return Decoded::Invalid("invalid trailer field");
-                            };
-                            trailers.append(name, value);
-                        }
-                        self.buf.advance(used);
-                        self.framing = Framing::Empty;
-                        // The body ends after this frame; `Empty` returns the connection.
-                        Decoded::Frame(Frame::trailers(trailers))
-                    }
-                    Ok(httparse::Status::Partial) if self.buf.len() < MAX_CHUNK_META => {
-                        Decoded::NeedMore
-                    }
-                    Ok(httparse::Status::Partial) => Decoded::Invalid("trailer section too large"),
-                    Err(_) => Decoded::Invalid("invalid trailer section"),
-                }
-            }
         }
     }
 }
