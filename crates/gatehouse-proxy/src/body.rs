@@ -79,8 +79,18 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.project();
-        match this.inner.poll_frame(cx) {
+        let mut this = self.project();
+        // A client's trailers are dropped, never forwarded: they would be a second set of
+        // headers that no stage of the request path checked (a spoofed `x-user-id`, an
+        // `Authorization` the route strips), and upstreams that merge trailers into headers
+        // would believe them.
+        let polled = loop {
+            match this.inner.as_mut().poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) if frame.is_trailers() => continue,
+                polled => break polled,
+            }
+        };
+        match polled {
             Poll::Ready(frame) => {
                 *this.timer = None;
                 match frame {
@@ -206,6 +216,24 @@ mod tests {
             Duration::from_secs(1),
         );
         assert_eq!(body.collect().await.unwrap().to_bytes().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn client_trailers_are_dropped() {
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("x-user-id", http::HeaderValue::from_static("admin"));
+        let frames: Vec<Result<Frame<Bytes>, BoxError>> = vec![
+            Ok(Frame::data(Bytes::from_static(b"hello"))),
+            Ok(Frame::trailers(trailers)),
+        ];
+        let body = RequestBody::new(
+            http_body_util::StreamBody::new(futures_util::stream::iter(frames)),
+            100,
+            Duration::from_secs(1),
+        );
+        let collected = body.collect().await.unwrap();
+        assert!(collected.trailers().is_none());
+        assert_eq!(collected.to_bytes(), "hello");
     }
 
     #[tokio::test(start_paused = true)]

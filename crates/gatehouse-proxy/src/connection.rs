@@ -32,11 +32,13 @@ pub struct Activity {
 }
 
 impl Activity {
-    fn new() -> Self {
+    /// A connection accepted at `accepted_ms`: its first request is due a header timeout after
+    /// that, however long telling its protocol took.
+    fn new(accepted_ms: u64) -> Self {
         Activity {
             in_flight: AtomicUsize::new(0),
             served: AtomicUsize::new(0),
-            last_ms: AtomicU64::new(now_ms()),
+            last_ms: AtomicU64::new(accepted_ms),
         }
     }
 
@@ -44,6 +46,11 @@ impl Activity {
     pub fn start(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         Busy(self.clone())
+    }
+
+    /// Whether a request has completed on this connection.
+    fn has_served(&self) -> bool {
+        self.served.load(Ordering::Acquire) > 0
     }
 
     /// When the connection should be closed if nothing happens before then, or `None` while a
@@ -139,10 +146,12 @@ fn auto_builder(settings: &ListenerConfig) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Serves one connection until the client closes it, it idles out, or shutdown drains it.
+/// Serves one connection, accepted at `accepted_ms` (`now_ms`), until the client closes it, it
+/// idles out, or shutdown drains it.
 pub async fn serve<IO>(
     io: IO,
     protocol: Protocol,
+    accepted_ms: u64,
     peer: SocketAddr,
     scheme: &'static str,
     shared: Arc<Shared>,
@@ -152,7 +161,7 @@ pub async fn serve<IO>(
 {
     let _gauge = shared.metrics.connection_opened();
     let settings = shared.runtime().config.listener.clone();
-    let activity = Arc::new(Activity::new());
+    let activity = Arc::new(Activity::new(accepted_ms));
     let ambiguity = Arc::new(crate::sniff::Ambiguity::default());
     let connection = Arc::new(Connection {
         peer,
@@ -240,6 +249,13 @@ impl Watch<'_> {
                     let idle = activity
                         .idle_deadline(settings.header_read_timeout, settings.keepalive_timeout)
                         .is_some_and(|at| at <= now_ms());
+                    if idle && !activity.has_served() {
+                        // Nothing in flight to finish: a client that has not completed one
+                        // request head within the header timeout of connecting is cut off,
+                        // whatever state the parser is in.
+                        debug!(%peer, "closing a connection that sent no request in time");
+                        return;
+                    }
                     if idle {
                         debug!(%peer, "closing idle connection");
                         draining = true;

@@ -86,12 +86,13 @@ async fn open(
     shared: Arc<Shared>,
     mut drain: watch::Receiver<bool>,
 ) {
+    let accepted_ms = crate::upstream::endpoint_clock::now_ms();
     let timeout = shared.runtime().config.listener.header_read_timeout;
     let protocol = tokio::select! {
         protocol = connection::detect(&stream, timeout) => protocol,
         _ = drain.wait_for(|d| *d) => None,
     };
     if let Some(protocol) = protocol {
-        connection::serve(stream, protocol, peer, "http", shared, drain).await;
+        connection::serve(stream, protocol, accepted_ms, peer, "http", shared, drain).await;
     }
 }

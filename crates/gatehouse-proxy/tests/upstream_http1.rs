@@ -20,6 +20,8 @@ use tokio::net::{TcpListener, TcpStream};
 struct Scripted {
     addr: SocketAddr,
     connections: Arc<AtomicUsize>,
+    /// Request bodies `/early-ok` read in full after answering.
+    late_bodies: Arc<AtomicUsize>,
 }
 
 fn script(path: &str) -> &'static [u8] {
@@ -37,6 +39,10 @@ fn script(path: &str) -> &'static [u8] {
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
         }
         "/no-content" => b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n",
+        // Ten interim answers (a long operation's keep-alives), then the final one.
+        "/processing" => {
+            b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\ndone"
+        }
         "/garbage" => b"HTTP/1.1 two hundred\r\n\r\n",
         "/truncated" => b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort",
         "/early" => b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
@@ -49,14 +55,19 @@ impl Scripted {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let connections = Arc::new(AtomicUsize::new(0));
-        let counter = connections.clone();
+        let late_bodies = Arc::new(AtomicUsize::new(0));
+        let (counter, late) = (connections.clone(), late_bodies.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 counter.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(serve(stream));
+                tokio::spawn(serve(stream, late.clone()));
             }
         });
-        Scripted { addr, connections }
+        Scripted {
+            addr,
+            connections,
+            late_bodies,
+        }
     }
 
     fn connections(&self) -> usize {
@@ -64,7 +75,7 @@ impl Scripted {
     }
 }
 
-async fn serve(mut stream: TcpStream) {
+async fn serve(mut stream: TcpStream, late_bodies: Arc<AtomicUsize>) {
     let mut buf = Vec::new();
     let mut served = 0;
     loop {
@@ -99,19 +110,34 @@ async fn serve(mut stream: TcpStream) {
             .await;
             return;
         }
+        if path == "/early-ok" {
+            // A complete answer first, then the whole body, on a connection that stays open.
+            let answer = b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n";
+            if stream.write_all(answer).await.is_err()
+                || !fill(&mut stream, &mut buf, |b| b.len() >= length).await
+            {
+                return;
+            }
+            buf.drain(..length);
+            late_bodies.fetch_add(1, Ordering::SeqCst);
+            continue;
+        }
         if path == "/framing" {
             // Answers with how the body was framed, once it has read all of it.
             let chunked = head.contains("transfer-encoding: chunked\r\n");
             let framing = if chunked {
-                if !fill(&mut stream, &mut buf, |b| {
-                    b.windows(5).any(|w| w == b"0\r\n\r\n")
-                })
-                .await
-                {
+                // The last chunk, then trailers (if any) up to an empty line.
+                let ended = |b: &[u8]| {
+                    b.windows(5)
+                        .position(|w| w == b"\r\n0\r\n")
+                        .is_some_and(|at| b[at + 3..].windows(4).any(|w| w == b"\r\n\r\n"))
+                };
+                if !fill(&mut stream, &mut buf, ended).await {
                     return;
                 }
+                let trailer = buf.windows(9).any(|w| w.eq_ignore_ascii_case(b"x-user-id"));
                 buf.clear();
-                "chunked".to_owned()
+                format!("chunked{}", if trailer { " with a trailer" } else { "" })
             } else {
                 format!("length {length}")
             };
@@ -172,6 +198,10 @@ async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, done: impl Fn(&[u8]) ->
     true
 }
 
+async fn succeeds(client: &TestClient, url: &str) -> bool {
+    client.get(url).await.unwrap().status.is_success()
+}
+
 async fn setup() -> (Scripted, TestGateway) {
     let upstream = Scripted::start().await;
     let yaml = format!(
@@ -191,6 +221,7 @@ async fn every_response_framing_is_relayed() {
         ("/chunked", b"hello world"),
         ("/until-close", b"until the end"),
         ("/continue", b"ok"),
+        ("/processing", b"done"),
         ("/no-content", b""),
     ] {
         let response = client.get(&gw.url(path)).await.unwrap();
@@ -219,7 +250,7 @@ async fn connections_are_reused_after_complete_responses_only() {
         "/cl",
         "/chunked",
     ] {
-        assert!(client.get(&gw.url(path)).await.unwrap().status.is_success());
+        assert!(succeeds(&client, &gw.url(path)).await);
     }
     for _ in 0..5 {
         let head = Request::head(gw.url("/cl")).body(Bytes::new()).unwrap();
@@ -232,22 +263,8 @@ async fn connections_are_reused_after_complete_responses_only() {
     );
 
     // A response delimited by the close cannot leave a reusable connection behind.
-    assert!(
-        client
-            .get(&gw.url("/until-close"))
-            .await
-            .unwrap()
-            .status
-            .is_success()
-    );
-    assert!(
-        client
-            .get(&gw.url("/cl"))
-            .await
-            .unwrap()
-            .status
-            .is_success()
-    );
+    assert!(succeeds(&client, &gw.url("/until-close")).await);
+    assert!(succeeds(&client, &gw.url("/cl")).await);
     assert_eq!(upstream.connections(), 2);
 }
 
@@ -323,6 +340,31 @@ async fn an_early_answer_reaches_the_client() {
 }
 
 #[tokio::test]
+async fn a_complete_early_answer_does_not_cut_the_body_off() {
+    let (upstream, gw) = setup().await;
+    let client = TestClient::http1();
+    let response = client
+        .send(
+            Request::post(gw.url("/early-ok"))
+                .body(Bytes::from(vec![0u8; 4 << 20]))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, StatusCode::ACCEPTED);
+    // The upstream kept the connection open and still reads: the rest of the body must reach it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while upstream.late_bodies.load(Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the body was cut off after the answer"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(succeeds(&client, &gw.url("/cl")).await);
+}
+
+#[tokio::test]
 async fn request_framing_is_the_gateways_own() {
     let (_upstream, gw) = setup().await;
     // A body the client framed as chunked goes upstream chunked again; one with a length keeps
@@ -330,6 +372,14 @@ async fn request_framing_is_the_gateways_own() {
     let request = "POST /framing HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
     let response = raw_exchange(gw.addr, request.as_bytes(), Duration::from_secs(5)).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.ends_with("chunked, 1 framing header(s)"),
+        "{response}"
+    );
+
+    // A client's trailers are a second set of headers nothing checked: they are dropped.
+    let request = "POST /framing HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTrailer: x-user-id\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\nx-user-id: admin\r\n\r\n";
+    let response = raw_exchange(gw.addr, request.as_bytes(), Duration::from_secs(5)).await;
     assert!(
         response.ends_with("chunked, 1 framing header(s)"),
         "{response}"

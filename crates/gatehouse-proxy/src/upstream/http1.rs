@@ -7,7 +7,6 @@
 //! with lengths that disagree, is refused rather than read one of two ways, and a connection is
 //! only reused after an exchange that ended exactly where its framing said.
 
-use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, Method, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -29,8 +28,8 @@ use super::wire::{
 };
 use crate::body::{BoxError, ProxyBody, RequestBodyError, find_request_body_error};
 
-/// Most informational (1xx) responses skipped before the final one.
-const MAX_INFORMATIONAL: usize = 8;
+/// How long the rest of a request body may take to go out after the upstream answered in full.
+const REST_OF_BODY: Duration = Duration::from_secs(30);
 /// Bytes reserved per socket read.
 const READ_CHUNK: usize = 8 * 1024;
 
@@ -101,7 +100,8 @@ pub async fn send(
     let framing = RequestFraming::of(&parts.method, &body);
     let head = encode_head(parts, &endpoint.authority, framing);
     let expects_body = parts.method != Method::HEAD;
-    let resend = framing == RequestFraming::None && parts.method.is_idempotent();
+    let empty = matches!(framing, RequestFraming::None | RequestFraming::Length(0));
+    let resend = empty && parts.method.is_idempotent();
     let mut body = Some(body);
     if let Some(io) = pool::checkout(endpoint) {
         let first = body.take().unwrap_or_else(crate::body::empty);
@@ -292,23 +292,41 @@ impl Conn {
         }
     }
 
-    /// The whole connection, once the request body was sent completely; `None` otherwise.
-    fn into_reusable(self) -> Option<TcpStream> {
-        match self {
-            Conn::Whole(io) => Some(io),
-            Conn::Split { read, mut sender } => {
-                // A finished task answers at once; an unfinished one means the body was not
-                // all sent, and no wake-up is wanted for it.
-                let mut cx = Context::from_waker(std::task::Waker::noop());
-                if let Some(task) = sender.task.as_mut()
-                    && let Poll::Ready(Ok(Ok(write))) = Pin::new(task).poll(&mut cx)
-                {
-                    sender.task = None;
-                    sender.write = Some(write);
-                }
-                read.reunite(sender.write.take()?).ok()
+    /// Gives the connection back after a response that ended cleanly: to the pool at once when
+    /// the request was sent whole, or once the request body has gone out when it is still
+    /// streaming (an upstream may answer before it has read the whole body, and unless it closes
+    /// the connection it expects the rest, RFC 9112 §9.5).
+    fn release(self, endpoint: &Arc<Endpoint>, settings: Settings) {
+        let (read, mut sender) = match self {
+            Conn::Whole(io) => {
+                return pool::checkin(endpoint, io, settings.max_idle, settings.idle_timeout);
             }
+            Conn::Split { read, sender } => (read, sender),
+        };
+        if let Some(write) = sender.write.take() {
+            if let Ok(io) = read.reunite(write) {
+                pool::checkin(endpoint, io, settings.max_idle, settings.idle_timeout);
+            }
+            return;
         }
+        let (Some(task), Ok(runtime)) = (sender.task.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let endpoint = endpoint.clone();
+        runtime.spawn(async move {
+            // An upstream that answered and then stopped reading must not hold the body forever.
+            let abort = task.abort_handle();
+            match tokio::time::timeout(REST_OF_BODY, task).await {
+                Ok(Ok(Ok(write))) => {
+                    if let Ok(io) = read.reunite(write) {
+                        pool::checkin(&endpoint, io, settings.max_idle, settings.idle_timeout);
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => abort.abort(),
+            }
+        });
     }
 }
 
@@ -362,34 +380,25 @@ async fn send_body<W: AsyncWrite + Unpin>(
             Some(limit) => Http1Error::RequestBody(limit),
             None => Http1Error::ClientBody,
         })?;
-        match frame.into_data() {
-            Ok(data) => {
-                if data.is_empty() {
-                    continue;
-                }
-                written += data.len() as u64;
-                match framing {
-                    RequestFraming::Length(n) if written > n => return Err(Http1Error::ClientBody),
-                    RequestFraming::Chunked => {
-                        let size = format!("{:x}\r\n", data.len());
-                        let mut chunk = Buf::chain(size.as_bytes(), data).chain(&b"\r\n"[..]);
-                        writer
-                            .write_all_buf(&mut chunk)
-                            .await
-                            .map_err(Http1Error::Io)?;
-                    }
-                    _ => writer.write_all(&data).await.map_err(Http1Error::Io)?,
-                }
+        // Trailers never come this far: `RequestBody` drops a client's trailers.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        written += data.len() as u64;
+        match framing {
+            RequestFraming::Length(n) if written > n => return Err(Http1Error::ClientBody),
+            RequestFraming::Chunked => {
+                let size = format!("{:x}\r\n", data.len());
+                let mut chunk = Buf::chain(size.as_bytes(), data).chain(&b"\r\n"[..]);
+                writer
+                    .write_all_buf(&mut chunk)
+                    .await
+                    .map_err(Http1Error::Io)?;
             }
-            Err(frame) => {
-                if let (Ok(trailers), RequestFraming::Chunked) = (frame.into_trailers(), framing) {
-                    let mut end = b"0\r\n".to_vec();
-                    encode_fields(&trailers, &mut end);
-                    end.extend_from_slice(b"\r\n");
-                    writer.write_all(&end).await.map_err(Http1Error::Io)?;
-                    return writer.flush().await.map_err(Http1Error::Io);
-                }
-            }
+            _ => writer.write_all(&data).await.map_err(Http1Error::Io)?,
         }
     }
     match framing {
@@ -401,15 +410,6 @@ async fn send_body<W: AsyncWrite + Unpin>(
         _ => {}
     }
     writer.flush().await.map_err(Http1Error::Io)
-}
-
-fn encode_fields(fields: &HeaderMap, out: &mut Vec<u8>) {
-    for (name, value) in fields {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
 }
 
 /// A failure before any response byte on a connection: the upstream closed it.
@@ -429,17 +429,14 @@ async fn read_head<R: AsyncRead + Unpin>(
     reader: &mut R,
     buf: &mut BytesMut,
 ) -> Result<Head, Http1Error> {
-    let mut informational = 0;
     let mut received_any = false;
     loop {
         if !buf.is_empty() {
             if let Some(head) = parse_head(buf)? {
                 let code = head.status.as_u16();
+                // Informational answers (100, 102 every few seconds, 103) precede the final one;
+                // the request timeout bounds how long they may go on.
                 if (100..200).contains(&code) && code != 101 {
-                    informational += 1;
-                    if informational > MAX_INFORMATIONAL {
-                        return Err(Http1Error::Protocol("too many informational responses"));
-                    }
                     continue;
                 }
                 return Ok(head);
@@ -539,17 +536,13 @@ impl UpstreamBody {
 
     /// The body ended where its framing said: the connection may serve again.
     fn finish(&mut self) {
+        // Dropping a connection that cannot serve again also stops a body still being sent:
+        // an upstream that closes does not want the rest.
         if let Some(conn) = self.conn.take()
             && self.reusable
             && self.buf.is_empty()
-            && let Some(io) = conn.into_reusable()
         {
-            pool::checkin(
-                &self.endpoint,
-                io,
-                self.settings.max_idle,
-                self.settings.idle_timeout,
-            );
+            conn.release(&self.endpoint, self.settings);
         }
     }
 

@@ -14,7 +14,7 @@ use super::endpoint::{Endpoint, now_ms};
 
 /// How often a thread's pools are swept for connections that expired or were closed by the
 /// upstream while nobody used them.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
+const SWEEP_EVERY_MS: u64 = 1000;
 
 /// A pooled connection.
 struct Idle {
@@ -46,6 +46,7 @@ struct Pools {
 thread_local! {
     static POOLS: RefCell<Pools> = RefCell::new(Pools::default());
     static SWEEPER: Cell<bool> = const { Cell::new(false) };
+    static LAST_SWEEP_MS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Whether an idle connection can carry another request: nothing to read (no early close, no
@@ -111,6 +112,21 @@ pub fn checkin(
         });
     });
     if stored.is_ok() {
+        // Traffic sweeps the pools of its own thread as it goes, whatever the runtime; a worker
+        // runtime also gets a timer, so that an idle worker closes its connections too.
+        let now = now_ms();
+        let due = LAST_SWEEP_MS
+            .try_with(|last| {
+                let due = now.saturating_sub(last.get()) >= SWEEP_EVERY_MS;
+                if due {
+                    last.set(now);
+                }
+                due
+            })
+            .unwrap_or(false);
+        if due {
+            sweep();
+        }
         ensure_sweeper();
     }
 }
@@ -121,9 +137,14 @@ fn ensure_sweeper() {
     if SWEEPER.try_with(Cell::get).unwrap_or(true) {
         return;
     }
+    // Only where a task cannot leave this thread: on a work-stealing runtime the sweeper could
+    // run on (and sweep) any thread, and the lazy sweep above is what keeps pools in check.
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         return;
     };
+    if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread {
+        return;
+    }
     let _ = SWEEPER.try_with(|s| s.set(true));
     handle.spawn(async {
         struct Running;
@@ -133,7 +154,7 @@ fn ensure_sweeper() {
             }
         }
         let _running = Running;
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        let mut tick = tokio::time::interval(Duration::from_millis(SWEEP_EVERY_MS));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
