@@ -91,6 +91,7 @@ pub fn checkin(
     if max_idle == 0 {
         return;
     }
+    let now = now_ms();
     let stored = POOLS.try_with(|pools| {
         let Ok(mut pools) = pools.try_borrow_mut() else {
             return;
@@ -106,15 +107,11 @@ pub fn checkin(
         if queue.idle.len() >= max_idle {
             queue.idle.pop_front();
         }
-        queue.idle.push_back(Idle {
-            io,
-            since_ms: now_ms(),
-        });
+        queue.idle.push_back(Idle { io, since_ms: now });
     });
     if stored.is_ok() {
         // Traffic sweeps the pools of its own thread as it goes, whatever the runtime; a worker
         // runtime also gets a timer, so that an idle worker closes its connections too.
-        let now = now_ms();
         let due = LAST_SWEEP_MS
             .try_with(|last| {
                 let due = now.saturating_sub(last.get()) >= SWEEP_EVERY_MS;
