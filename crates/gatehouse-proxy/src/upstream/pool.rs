@@ -183,25 +183,25 @@ fn sweep() -> bool {
         .unwrap_or(false)
 }
 
-/// Idle connections to `endpoint` on this thread (tests and diagnostics).
-pub fn idle_count(endpoint: &Endpoint) -> usize {
-    POOLS
-        .try_with(|pools| {
-            pools
-                .try_borrow()
-                .ok()
-                .and_then(|p| p.by_endpoint.get(&endpoint.id).map(|q| q.idle.len()))
-                .unwrap_or(0)
-        })
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;
     use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
+
+    /// Idle connections to `endpoint` on this thread.
+    fn idle_count(endpoint: &Endpoint) -> usize {
+        POOLS
+            .try_with(|pools| {
+                pools
+                    .try_borrow()
+                    .ok()
+                    .and_then(|p| p.by_endpoint.get(&endpoint.id).map(|q| q.idle.len()))
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0)
+    }
 
     async fn connected(listener: &TcpListener) -> (TcpStream, TcpStream) {
         let client = TcpStream::connect(listener.local_addr().unwrap())
