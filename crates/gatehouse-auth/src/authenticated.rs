@@ -1,6 +1,8 @@
 //! What a successful authentication yields: the caller's identity, with its context headers
 //! encoded once so that every later request with the same token only copies them.
 
+use std::sync::Arc;
+
 use gatehouse_context::{ContextError, EncodedContext, Identity};
 
 /// A verified caller.
@@ -8,19 +10,20 @@ use gatehouse_context::{ContextError, EncodedContext, Identity};
 pub struct Authenticated {
     /// The identity the token's claims mapped to.
     pub identity: Identity,
-    context: Result<EncodedContext, ContextError>,
+    // Shared, so a request can carry its context to the upstream writer without copying it.
+    context: Result<Arc<EncodedContext>, ContextError>,
 }
 
 impl Authenticated {
     /// Wraps an identity, encoding its context headers now.
     pub fn new(identity: Identity) -> Self {
-        let context = EncodedContext::new(&identity);
+        let context = EncodedContext::new(&identity).map(Arc::new);
         Authenticated { identity, context }
     }
 
     /// The identity's context headers, or why the contract cannot carry this identity (too many
     /// roles, a limit exceeded): such a caller is refused, never forwarded with a partial context.
-    pub fn context(&self) -> Result<&EncodedContext, &ContextError> {
+    pub fn context(&self) -> Result<&Arc<EncodedContext>, &ContextError> {
         self.context.as_ref()
     }
 }

@@ -25,6 +25,8 @@ pub fn write_headers(identity: &Identity, headers: &mut HeaderMap) -> Result<(),
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedContext {
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// The same headers as HTTP/1.1 header lines, for writers that serialise a head themselves.
+    lines: Box<[u8]>,
 }
 
 impl EncodedContext {
@@ -40,8 +42,23 @@ impl EncodedContext {
                         reason: "encoder produced an invalid header value",
                     })
             })
-            .collect::<Result<_, _>>()?;
-        Ok(EncodedContext { headers })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut lines = Vec::with_capacity(
+            headers
+                .iter()
+                .map(|(name, value)| name.as_str().len() + value.len() + 4)
+                .sum(),
+        );
+        for (name, value) in &headers {
+            lines.extend_from_slice(name.as_str().as_bytes());
+            lines.extend_from_slice(b": ");
+            lines.extend_from_slice(value.as_bytes());
+            lines.extend_from_slice(b"\r\n");
+        }
+        Ok(EncodedContext {
+            headers,
+            lines: lines.into_boxed_slice(),
+        })
     }
 
     /// Replaces the whole reserved namespace of `headers` with this context.
@@ -50,6 +67,13 @@ impl EncodedContext {
         for (name, value) in &self.headers {
             headers.insert(name.clone(), value.clone());
         }
+    }
+
+    /// The context as HTTP/1.1 header lines (`name: value\r\n` each, values already validated),
+    /// for a writer that serialises the request head itself. Only sound after
+    /// [`strip_reserved`] has cleared the namespace of the headers written beside them.
+    pub fn lines(&self) -> &[u8] {
+        &self.lines
     }
 }
 

@@ -2,7 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gatehouse_context::{
-    Identity, is_reserved_header_name, names, permission_matches, read_headers, write_headers,
+    EncodedContext, Identity, is_reserved_header_name, names, permission_matches, read_headers,
+    write_headers,
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::collection::{btree_map, vec};
@@ -67,6 +68,26 @@ proptest! {
             prop_assert!(value.as_bytes().iter().all(|&b| allowed(b)), "{name}: {value:?}");
             prop_assert!(value.to_str().is_ok());
         }
+    }
+
+    #[test]
+    fn header_lines_are_exactly_the_written_headers(id in identity()) {
+        let encoded = EncodedContext::new(&id).unwrap();
+        let text = std::str::from_utf8(encoded.lines()).unwrap();
+        let body = text.strip_suffix("\r\n").unwrap();
+        let mut from_lines = HeaderMap::new();
+        for line in body.split("\r\n") {
+            let (name, value) = line.split_once(": ").unwrap();
+            prop_assert!(!value.contains(['\r', '\n']));
+            from_lines.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        let mut written = HeaderMap::new();
+        encoded.write(&mut written);
+        prop_assert_eq!(&from_lines, &written);
+        prop_assert_eq!(read_headers(&from_lines), Ok(Some(id)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use hyper_util::rt::TokioIo;
 use tracing::{debug, warn};
 
 use gatehouse_config::UpstreamProtocol;
+use gatehouse_context::EncodedContext;
 
 use crate::body::{self, Guarded, ProxyBody, RequestBodyError};
 use crate::headers;
@@ -21,8 +22,10 @@ use crate::upstream::{Endpoint, Upstream};
 
 /// A request ready to go upstream: headers rewritten, body bounded.
 pub struct Outbound {
-    /// Method, forwarded path and query, headers.
+    /// Method, forwarded path and query, headers; the reserved context namespace already cleared.
     pub parts: http::request::Parts,
+    /// The caller's verified context, written after `parts.headers`; `None` for anonymous calls.
+    pub context: Option<Arc<EncodedContext>>,
     /// The bounded request body.
     pub body: ProxyBody,
     /// The client side of a WebSocket upgrade, when one was requested.
@@ -59,6 +62,7 @@ pub async fn forward(
 ) -> Result<Forwarded, (ProxyError, Option<Arc<Endpoint>>)> {
     let Outbound {
         mut parts,
+        context,
         body,
         client_upgrade,
         timeout,
@@ -70,8 +74,17 @@ pub async fn forward(
             // The endpoint's authority becomes `:authority`; a Host header beside it would be a
             // second, conflicting answer to the same question.
             parts.headers.remove(header::HOST);
+            // hyper's client serialises the map, so the context goes into it.
+            if let Some(context) = &context {
+                context.write(&mut parts.headers);
+            }
         }
     }
+    // Our HTTP/1 writer appends the context's ready-made lines instead.
+    let lines = match upstream.config.protocol {
+        UpstreamProtocol::Http1 => context.as_deref().map_or(&[][..], EncodedContext::lines),
+        UpstreamProtocol::H2c => &[],
+    };
     // Nothing of a bodyless request reached an endpoint it could not connect to: it can go to
     // another one.
     let replayable = body.is_end_stream();
@@ -82,13 +95,21 @@ pub async fn forward(
             None,
         ));
     };
-    let outcome = attempt(upstream, &first, &parts, body, timeout, metrics).await;
+    let outcome = attempt(upstream, &first, &parts, lines, body, timeout, metrics).await;
     let (result, endpoint) = match outcome {
         Err(Attempt::ConnectFailed(err)) if replayable => match upstream.pick(Some(&first)) {
             Some(second) => {
                 debug!(upstream = %upstream.config.name, "retrying a refused connect on another endpoint");
-                let outcome =
-                    attempt(upstream, &second, &parts, body::empty(), timeout, metrics).await;
+                let outcome = attempt(
+                    upstream,
+                    &second,
+                    &parts,
+                    lines,
+                    body::empty(),
+                    timeout,
+                    metrics,
+                )
+                .await;
                 (outcome.map_err(Attempt::into_error), second)
             }
             None => (Err(err), first),
@@ -128,6 +149,7 @@ async fn attempt(
     upstream: &Upstream,
     endpoint: &Arc<Endpoint>,
     parts: &http::request::Parts,
+    context_lines: &[u8],
     body: ProxyBody,
     timeout: Duration,
     metrics: &Metrics,
@@ -144,7 +166,8 @@ async fn attempt(
     let exchange = match &upstream.client {
         Some(client) => h2c(client, endpoint, clone_parts(parts), body, timeout).await,
         None => {
-            let sent = http1::send(endpoint, upstream.http1_settings(), parts, body);
+            let settings = upstream.http1_settings();
+            let sent = http1::send(endpoint, settings, parts, context_lines, body);
             match tokio::time::timeout(timeout, sent).await {
                 Ok(result) => result
                     .map(|sent| (sent.response, sent.upgraded))

@@ -218,14 +218,14 @@ async fn proxy(
     if !route.config.forward_authorization {
         parts.headers.remove(header::AUTHORIZATION);
     }
-    match &identity {
-        // Writing the caller's context replaces the whole reserved namespace.
-        Some(caller) => caller
-            .context()
-            .map_err(|e| ProxyError::Context(e.clone()))?
-            .write(&mut parts.headers),
-        None => gatehouse_context::strip_reserved(&mut parts.headers),
-    }
+    // The whole reserved namespace goes, whoever the caller; the verified context, if any, is
+    // written by the forwarder, after everything the client sent.
+    let context = identity
+        .as_ref()
+        .map(|caller| caller.context().cloned())
+        .transpose()
+        .map_err(|e| ProxyError::Context(e.clone()))?;
+    gatehouse_context::strip_reserved(&mut parts.headers);
     let listener = &runtime.config.listener;
     headers::set_forwarded(
         &mut parts.headers,
@@ -253,6 +253,7 @@ async fn proxy(
     // 7. Forward and respond.
     let outbound = Outbound {
         parts,
+        context,
         body,
         client_upgrade,
         timeout: route

@@ -86,7 +86,8 @@ pub struct RawUpgrade {
     pub read_ahead: Bytes,
 }
 
-/// Sends `parts` and `body` to `endpoint` and returns the response once its head is in.
+/// Sends `parts` (then `extra_lines`, ready-made header lines) and `body` to `endpoint` and
+/// returns the response once its head is in.
 ///
 /// A pooled connection can be closed by the upstream at the moment it is reused; an idempotent
 /// request without a body that meets such a connection is sent once more on a new connection,
@@ -95,10 +96,11 @@ pub async fn send(
     endpoint: &Arc<Endpoint>,
     settings: Settings,
     parts: &http::request::Parts,
+    extra_lines: &[u8],
     body: ProxyBody,
 ) -> Result<Sent, Http1Error> {
     let framing = RequestFraming::of(&parts.method, &body);
-    let head = encode_head(parts, &endpoint.authority, framing);
+    let head = encode_head(parts, extra_lines, &endpoint.authority, framing);
     let expects_body = parts.method != Method::HEAD;
     let empty = matches!(framing, RequestFraming::None | RequestFraming::Length(0));
     let resend = empty && parts.method.is_idempotent();
@@ -169,10 +171,11 @@ impl RequestFraming {
 /// said about length described its own connection, not this one.
 fn encode_head(
     parts: &http::request::Parts,
+    extra_lines: &[u8],
     authority: &http::uri::Authority,
     framing: RequestFraming,
 ) -> Vec<u8> {
-    let mut head = Vec::with_capacity(256 + parts.headers.len() * 48);
+    let mut head = Vec::with_capacity(256 + parts.headers.len() * 48 + extra_lines.len());
     head.extend_from_slice(parts.method.as_str().as_bytes());
     head.push(b' ');
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -192,6 +195,7 @@ fn encode_head(
         head.extend_from_slice(value.as_bytes());
         head.extend_from_slice(b"\r\n");
     }
+    head.extend_from_slice(extra_lines);
     match framing {
         RequestFraming::None => {}
         RequestFraming::Length(n) => {
