@@ -145,10 +145,9 @@ impl Provider {
         }
         let key = outcome?;
         let exp = check_claims(&token.claims, &self.rules, now)?;
-        let claims = serde_json::Value::Object(token.claims.clone());
         let identity = self
             .mapping
-            .identity(&self.issuer, &claims)
+            .identity(&self.issuer, &token.claims)
             .ok_or(Rejection::MissingSubject)?;
         Ok(Verified { identity, exp, key })
     }

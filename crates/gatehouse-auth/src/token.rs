@@ -27,26 +27,35 @@ pub(crate) struct ParsedToken<'a> {
     pub alg: Algorithm,
     /// The header's `kid`, used only as a lookup key.
     pub kid: Option<String>,
-    /// The payload's claims.
-    pub claims: Map<String, Value>,
+    /// The payload's claims: always a JSON object.
+    pub claims: Value,
 }
 
 /// Splits, decodes and sanity-checks a compact JWS.
 pub(crate) fn parse(token: &str) -> Result<ParsedToken<'_>, Rejection> {
     // Folded without short-circuit, so the compiler can check many bytes per instruction.
-    let base64url = token.bytes().fold(true, |ok, b| {
-        ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_') | (b == b'.'))
+    let (base64url, dots) = token.bytes().fold((true, 0usize), |(ok, dots), b| {
+        (
+            ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_') | (b == b'.')),
+            dots + usize::from(b == b'.'),
+        )
     });
     if !base64url {
         return Err(Rejection::Malformed("character outside base64url"));
     }
-    let segments: Vec<&str> = token.split('.').collect();
-    let [header_b64, payload_b64, signature_b64] = segments.as_slice() else {
-        return Err(if segments.len() == 5 {
-            Rejection::Malformed("five segments: encrypted tokens (JWE) are not accepted")
-        } else {
-            Rejection::Malformed("not three segments")
-        });
+    let segments = match dots {
+        2 => token
+            .split_once('.')
+            .and_then(|(header, rest)| Some((header, rest.split_once('.')?))),
+        4 => {
+            return Err(Rejection::Malformed(
+                "five segments: encrypted tokens (JWE) are not accepted",
+            ));
+        }
+        _ => None,
+    };
+    let Some((header_b64, (payload_b64, signature_b64))) = segments else {
+        return Err(Rejection::Malformed("not three segments"));
     };
     let header =
         decode_object(header_b64).ok_or(Rejection::Malformed("header is not a JSON object"))?;
@@ -66,8 +75,9 @@ pub(crate) fn parse(token: &str) -> Result<ParsedToken<'_>, Rejection> {
         }
         Some(_) => return Err(Rejection::Malformed("kid is not a short string")),
     };
-    let claims =
-        decode_object(payload_b64).ok_or(Rejection::Malformed("payload is not a JSON object"))?;
+    let claims = Value::Object(
+        decode_object(payload_b64).ok_or(Rejection::Malformed("payload is not a JSON object"))?,
+    );
     if signature_b64.is_empty() {
         return Err(Rejection::Malformed("empty signature"));
     }
