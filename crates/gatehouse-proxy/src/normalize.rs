@@ -3,6 +3,8 @@
 //! gateway and an upstream that read a path differently let a request match one route and reach
 //! another resource.
 
+use std::borrow::Cow;
+
 /// Longest request path accepted after decoding.
 pub const MAX_PATH_BYTES: usize = 8 << 10;
 
@@ -33,7 +35,8 @@ pub enum PathError {
 /// Normalises a raw request path (without the query): decodes percent-encoded unreserved
 /// characters, upper-cases the remaining escapes, merges repeated slashes and resolves `.` and
 /// `..` segments (never above the root). A trailing slash is kept.
-pub fn normalize_path(raw: &str) -> Result<String, PathError> {
+/// Borrowed when the path is already in normal form, which is nearly always.
+pub fn normalize_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
     if !raw.starts_with('/') {
         return Err(PathError::NotAbsolute);
     }
@@ -41,7 +44,7 @@ pub fn normalize_path(raw: &str) -> Result<String, PathError> {
         return Err(PathError::TooLong);
     }
     if is_already_normal(raw.as_bytes()) {
-        return Ok(raw.to_owned());
+        return Ok(Cow::Borrowed(raw));
     }
     let decoded = decode_unreserved(raw.as_bytes())?;
 
@@ -74,7 +77,7 @@ pub fn normalize_path(raw: &str) -> Result<String, PathError> {
     if out.is_empty() || trailing_slash {
         out.push('/');
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 fn decode_unreserved(raw: &[u8]) -> Result<String, PathError> {

@@ -2,6 +2,7 @@
 //! matches `/apix`); the longest prefix wins; among equal prefixes a route with a host beats one
 //! without, then file order decides.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use gatehouse_config::RouteConfig;
@@ -18,9 +19,9 @@ pub struct Route {
 
 impl Route {
     /// The forwarded path: the matched prefix replaced by the rewrite prefix, if any.
-    pub fn rewrite(&self, path: &str) -> String {
+    pub fn rewrite<'a>(&self, path: &'a str) -> Cow<'a, str> {
         let Some(replacement) = &self.config.rewrite_prefix else {
-            return path.to_owned();
+            return Cow::Borrowed(path);
         };
         let rest = if self.config.prefix == "/" {
             path
@@ -28,10 +29,10 @@ impl Route {
             &path[self.config.prefix.len()..]
         };
         match (replacement.as_str(), rest) {
-            ("/", "") => "/".to_owned(),
-            ("/", rest) => rest.to_owned(),
-            (replacement, "/") if self.config.prefix == "/" => replacement.to_owned(),
-            (replacement, rest) => format!("{replacement}{rest}"),
+            ("/", "") => Cow::Borrowed("/"),
+            ("/", rest) => Cow::Borrowed(rest),
+            (replacement, "/") if self.config.prefix == "/" => Cow::Owned(replacement.to_owned()),
+            (replacement, rest) => Cow::Owned(format!("{replacement}{rest}")),
         }
     }
 

@@ -161,6 +161,8 @@ async fn proxy(
         RouteMatch::NotFound => return Err(ProxyError::RouteNotFound),
     };
     outcome.route = Some(route.clone());
+    // Built now, while the normalised path may still borrow from the request.
+    let path_and_query = forwarded_target(&route.rewrite(&path), request.uri().query());
     let upstream = runtime
         .upstreams
         .get(route.config.upstream)
@@ -212,8 +214,8 @@ async fn proxy(
         None
     };
     let (mut parts, incoming) = request.into_parts();
-    // Room for the context and forwarding headers at once: one growth of the map, not several.
-    parts.headers.reserve(12);
+    // Room for the forwarding headers at once: one growth of the map, not several.
+    parts.headers.reserve(4);
     headers::strip_hop_by_hop(&mut parts.headers, websocket);
     if !route.config.forward_authorization {
         parts.headers.remove(header::AUTHORIZATION);
@@ -237,11 +239,6 @@ async fn proxy(
         request_id,
         listener.trust_forwarded_headers,
     );
-    let mut path_and_query = route.rewrite(&path);
-    if let Some(query) = parts.uri.query() {
-        path_and_query.push('?');
-        path_and_query.push_str(query);
-    }
     let mut uri = http::uri::Parts::default();
     uri.path_and_query = Some(
         http::uri::PathAndQuery::from_maybe_shared(bytes::Bytes::from(path_and_query))
@@ -271,6 +268,17 @@ async fn proxy(
             Err(error)
         }
     }
+}
+
+/// The target sent upstream: the (rewritten) path, then the client's query untouched.
+fn forwarded_target(path: &str, query: Option<&str>) -> String {
+    let mut target = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
+    target.push_str(path);
+    if let Some(query) = query {
+        target.push('?');
+        target.push_str(query);
+    }
+    target
 }
 
 /// The host a request names, lower case and without port, for route matching. Borrowed when it
