@@ -250,7 +250,25 @@ impl Authenticator {
         headers: &HeaderMap,
         policy: &RoutePolicy,
     ) -> Result<Option<Arc<Authenticated>>, Rejection> {
-        let result = self.authenticate_inner(headers, policy).await;
+        self.authenticate_detailed(headers, policy)
+            .await
+            .map(|done| done.caller)
+    }
+
+    /// [`authenticate`](Self::authenticate), also telling whether a signature was checked.
+    pub async fn authenticate_detailed(
+        &self,
+        headers: &HeaderMap,
+        policy: &RoutePolicy,
+    ) -> Result<Authentication, Rejection> {
+        let mut verified_now = false;
+        let result = self
+            .authenticate_inner(headers, policy, &mut verified_now)
+            .await
+            .map(|caller| Authentication {
+                caller,
+                verified_now,
+            });
         if let Err(rejection) = &result {
             self.inner
                 .metrics
@@ -268,6 +286,7 @@ impl Authenticator {
         &self,
         headers: &HeaderMap,
         policy: &RoutePolicy,
+        verified_now: &mut bool,
     ) -> Result<Option<Arc<Authenticated>>, Rejection> {
         if policy.mode == AuthMode::Public {
             return Ok(None);
@@ -325,8 +344,18 @@ impl Authenticator {
                 },
             );
         }
+        *verified_now = true;
         permit(policy, caller)
     }
+}
+
+/// The outcome of [`Authenticator::authenticate_detailed`].
+#[derive(Debug, Clone)]
+pub struct Authentication {
+    /// The verified caller; `None` when anonymous access is allowed.
+    pub caller: Option<Arc<Authenticated>>,
+    /// Whether a signature was verified for this request (a cache miss): the one expensive step.
+    pub verified_now: bool,
 }
 
 fn permit(

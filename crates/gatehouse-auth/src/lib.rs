@@ -31,7 +31,7 @@ mod verify;
 
 pub use algorithm::{DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS};
 pub use authenticated::Authenticated;
-pub use authenticator::{AuthOptions, Authenticator, BuildError};
+pub use authenticator::{AuthOptions, Authentication, Authenticator, BuildError};
 pub use bearer::DEFAULT_MAX_TOKEN_BYTES;
 pub use claim_path::ClaimPath;
 pub use claims::{ClaimMapping, ClaimMappingConfig, ClaimPreset};

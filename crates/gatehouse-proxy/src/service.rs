@@ -47,6 +47,7 @@ pub async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, std::convert::Infallible> {
     let started = Instant::now();
+    let _load = WorkerLoad::enter();
     let busy = connection.activity.start();
     let index = connection
         .requests
@@ -115,6 +116,43 @@ pub async fn handle(
     ))
 }
 
+/// Requests in flight on a worker from which a fresh signature check yields before forwarding.
+///
+/// A signature check is the longest stretch of CPU on the request path (13 to 40 µs). On a busy
+/// worker, other connections wait behind it; yielding lets them run first, and the verified
+/// requests then go upstream together, so an upstream on the same host is woken once per batch
+/// rather than once per request (at 128 connections with every token new: 0.79 → 0.05 upstream
+/// wake-ups per request, 5 µs less CPU per request). On a quiet worker the yield would only delay
+/// the request (4 connections: +17 µs median latency), hence the threshold: from 8 connections
+/// on, the yield measured as a gain.
+const BUSY_WORKER_REQUESTS: usize = 8;
+
+thread_local! {
+    /// Requests being handled on this thread. Each worker is a single-threaded runtime, so this
+    /// is the load of one worker; elsewhere (tests) it is only a hint.
+    static WORKER_LOAD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one request in [`WORKER_LOAD`] while alive.
+struct WorkerLoad;
+
+impl WorkerLoad {
+    fn enter() -> Self {
+        WORKER_LOAD.with(|load| load.set(load.get().saturating_add(1)));
+        WorkerLoad
+    }
+
+    fn current() -> usize {
+        WORKER_LOAD.with(std::cell::Cell::get)
+    }
+}
+
+impl Drop for WorkerLoad {
+    fn drop(&mut self) {
+        WORKER_LOAD.with(|load| load.set(load.get().saturating_sub(1)));
+    }
+}
+
 #[derive(Default)]
 struct Outcome {
     route: Option<Arc<crate::routing::Route>>,
@@ -172,14 +210,20 @@ async fn proxy(
     // 4. Authenticate: the route's policy decides whether a token is needed.
     let identity = match (&runtime.auth, route.config.auth.mode) {
         (_, gatehouse_auth::AuthMode::Public) => None,
-        (Some(auth), _) => auth
-            .authenticator
-            .authenticate(request.headers(), &route.config.auth)
-            .await
-            .map_err(|rejection| {
-                outcome.auth = Some(rejection.reason());
-                ProxyError::Auth(rejection)
-            })?,
+        (Some(auth), _) => {
+            let authentication = auth
+                .authenticator
+                .authenticate_detailed(request.headers(), &route.config.auth)
+                .await
+                .map_err(|rejection| {
+                    outcome.auth = Some(rejection.reason());
+                    ProxyError::Auth(rejection)
+                })?;
+            if authentication.verified_now && WorkerLoad::current() >= BUSY_WORKER_REQUESTS {
+                tokio::task::yield_now().await;
+            }
+            authentication.caller
+        }
         // Validation makes this unreachable: a non-public route needs providers. Fail closed.
         (None, _) => return Err(ProxyError::Internal),
     };
@@ -326,6 +370,18 @@ fn is_port(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn worker_load_counts_the_requests_alive_on_this_thread() {
+        let before = WorkerLoad::current();
+        let first = WorkerLoad::enter();
+        let second = WorkerLoad::enter();
+        assert_eq!(WorkerLoad::current(), before + 2);
+        drop(first);
+        assert_eq!(WorkerLoad::current(), before + 1);
+        drop(second);
+        assert_eq!(WorkerLoad::current(), before);
+    }
 
     #[test]
     fn hosts() {

@@ -181,3 +181,41 @@ fn invalid_configuration_lists_every_issue() {
         ]
     );
 }
+
+#[tokio::test]
+async fn only_a_cache_miss_reports_a_fresh_verification() {
+    let rsa = TestKey::rsa();
+    let pem = temp_file("rsa.pem", &rsa.public_pem());
+    let keys = json!({ "static": [{ "file": pem, "kid": "rsa-1", "algorithm": "RS256" }] });
+    let config = provider("idp", ISS, keys, json!({}));
+    let token = token(&rsa, "rsa-1", &claims(ISS));
+    let cached = authenticator(std::slice::from_ref(&config));
+    let uncached = Authenticator::new(
+        std::slice::from_ref(&config),
+        AuthOptions {
+            cache_capacity: 0,
+            ..AuthOptions::default()
+        },
+    )
+    .unwrap();
+    let fresh = |auth: &Authenticator| {
+        let headers = bearer(&token);
+        let auth = auth.clone();
+        async move {
+            let done = auth
+                .authenticate_detailed(&headers, &required())
+                .await
+                .unwrap();
+            assert!(done.caller.is_some());
+            done.verified_now
+        }
+    };
+    assert!(fresh(&cached).await, "first sight of the token");
+    assert!(!fresh(&cached).await, "served from the cache");
+    assert!(fresh(&uncached).await && fresh(&uncached).await);
+    let public = cached
+        .authenticate_detailed(&bearer(&token), &gatehouse_auth::RoutePolicy::public())
+        .await
+        .unwrap();
+    assert!(public.caller.is_none() && !public.verified_now);
+}
