@@ -22,9 +22,10 @@ use crate::upstream::{Endpoint, Upstream};
 
 /// A request ready to go upstream: headers rewritten, body bounded.
 pub struct Outbound {
-    /// Method, forwarded path and query, headers; the reserved context namespace already cleared.
+    /// Method, forwarded path and query, headers (the client's `x-user-*` ones are removed here).
     pub parts: http::request::Parts,
-    /// The caller's verified context, written after `parts.headers`; `None` for anonymous calls.
+    /// The caller's verified context, written in place of the reserved namespace; `None` for an
+    /// anonymous request.
     pub context: Option<Arc<EncodedContext>>,
     /// The bounded request body.
     pub body: ProxyBody,
@@ -74,16 +75,20 @@ pub async fn forward(
             // The endpoint's authority becomes `:authority`; a Host header beside it would be a
             // second, conflicting answer to the same question.
             parts.headers.remove(header::HOST);
-            // hyper's client serialises the map, so the context goes into it.
-            if let Some(context) = &context {
-                context.write(&mut parts.headers);
-            }
         }
     }
-    // Our HTTP/1 writer appends the context's ready-made lines instead.
-    let lines = match upstream.config.protocol {
-        UpstreamProtocol::Http1 => context.as_deref().map_or(&[][..], EncodedContext::lines),
-        UpstreamProtocol::H2c => &[],
+    // The reserved namespace is the gateway's alone: whatever the client sent in it goes here,
+    // whoever the caller, and the verified context, if any, takes its place. hyper's client (h2c)
+    // serialises the map, so the context goes into it; our HTTP/1 writer appends the context's
+    // ready-made lines after the map instead.
+    gatehouse_context::strip_reserved(&mut parts.headers);
+    let lines = match (&upstream.client, context.as_deref()) {
+        (Some(_), Some(context)) => {
+            context.write(&mut parts.headers);
+            &[][..]
+        }
+        (None, Some(context)) => context.lines(),
+        (_, None) => &[][..],
     };
     // Nothing of a bodyless request reached an endpoint it could not connect to: it can go to
     // another one.

@@ -1,6 +1,6 @@
 //! The request path, stage by stage: check framing → normalise the path → route → authenticate
-//! → bound the body → rewrite headers (token and spoofed identity out, verified context in) →
-//! forward → respond. Each stage either hands the request on or ends it
+//! → bound the body → rewrite headers (token out) → forward (spoofed identity out, verified
+//! context in) → respond. Each stage either hands the request on or ends it
 //! with a `ProxyError`, which `respond` renders.
 
 use std::net::SocketAddr;
@@ -47,7 +47,7 @@ pub async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, std::convert::Infallible> {
     let started = Instant::now();
-    let _load = WorkerLoad::enter();
+    let _load = crate::workers::RequestLoad::enter();
     let busy = connection.activity.start();
     let index = connection
         .requests
@@ -116,42 +116,17 @@ pub async fn handle(
     ))
 }
 
-/// Requests in flight on a worker from which a fresh signature check yields before forwarding.
+/// Requests in flight on a connection worker from which a fresh signature check yields before
+/// forwarding.
 ///
 /// A signature check is the longest stretch of CPU on the request path (13 to 40 µs). On a busy
-/// worker, other connections wait behind it; yielding lets them run first, and the verified
-/// requests then go upstream together, so an upstream on the same host is woken once per batch
-/// rather than once per request (at 128 connections with every token new: 0.79 → 0.05 upstream
-/// wake-ups per request, 5 µs less CPU per request). On a quiet worker the yield would only delay
-/// the request (4 connections: +17 µs median latency), hence the threshold: from 8 connections
-/// on, the yield measured as a gain.
+/// worker, other requests wait behind it; yielding lets them run first, and the verified requests
+/// then go upstream together, so an upstream on the same host is woken once per batch rather
+/// than once per request (RS256 with every token new, 128 connections: 0.79 → 0.05 upstream
+/// wake-ups per request, about 4 µs less CPU per request). On a quiet worker the yield would only
+/// delay the request (4 connections: +17 µs median latency); from 8 requests in flight on, it
+/// measured as a gain.
 const BUSY_WORKER_REQUESTS: usize = 8;
-
-thread_local! {
-    /// Requests being handled on this thread. Each worker is a single-threaded runtime, so this
-    /// is the load of one worker; elsewhere (tests) it is only a hint.
-    static WORKER_LOAD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// Counts one request in [`WORKER_LOAD`] while alive.
-struct WorkerLoad;
-
-impl WorkerLoad {
-    fn enter() -> Self {
-        WORKER_LOAD.with(|load| load.set(load.get().saturating_add(1)));
-        WorkerLoad
-    }
-
-    fn current() -> usize {
-        WORKER_LOAD.with(std::cell::Cell::get)
-    }
-}
-
-impl Drop for WorkerLoad {
-    fn drop(&mut self) {
-        WORKER_LOAD.with(|load| load.set(load.get().saturating_sub(1)));
-    }
-}
 
 #[derive(Default)]
 struct Outcome {
@@ -219,7 +194,7 @@ async fn proxy(
                     outcome.auth = Some(rejection.reason());
                     ProxyError::Auth(rejection)
                 })?;
-            if authentication.verified_now && WorkerLoad::current() >= BUSY_WORKER_REQUESTS {
+            if authentication.verified_now && crate::workers::load() >= BUSY_WORKER_REQUESTS {
                 tokio::task::yield_now().await;
             }
             authentication.caller
@@ -240,8 +215,9 @@ async fn proxy(
         return Err(ProxyError::BodyTooLarge);
     }
 
-    // 6. Rewrite headers: hop-by-hop out first, then the token and every client-supplied
-    //    identity header, then the gateway's own. The order is what makes spoofing impossible.
+    // 6. Rewrite headers: hop-by-hop out first, then the token; the forwarder then clears every
+    //    client-supplied identity header before writing the gateway's own. The order is what
+    //    makes spoofing impossible.
     let websocket = request.version() == http::Version::HTTP_11
         && headers::is_websocket_upgrade(request.headers());
     let client_upgrade = if websocket {
@@ -264,14 +240,12 @@ async fn proxy(
     if !route.config.forward_authorization {
         parts.headers.remove(header::AUTHORIZATION);
     }
-    // The whole reserved namespace goes, whoever the caller; the verified context, if any, is
-    // written by the forwarder, after everything the client sent.
+    // The forwarder replaces the whole reserved namespace with this context (or with nothing).
     let context = identity
         .as_ref()
         .map(|caller| caller.context().cloned())
         .transpose()
         .map_err(|e| ProxyError::Context(e.clone()))?;
-    gatehouse_context::strip_reserved(&mut parts.headers);
     let listener = &runtime.config.listener;
     headers::set_forwarded(
         &mut parts.headers,
@@ -370,18 +344,6 @@ fn is_port(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn worker_load_counts_the_requests_alive_on_this_thread() {
-        let before = WorkerLoad::current();
-        let first = WorkerLoad::enter();
-        let second = WorkerLoad::enter();
-        assert_eq!(WorkerLoad::current(), before + 2);
-        drop(first);
-        assert_eq!(WorkerLoad::current(), before + 1);
-        drop(second);
-        assert_eq!(WorkerLoad::current(), before);
-    }
 
     #[test]
     fn hosts() {
