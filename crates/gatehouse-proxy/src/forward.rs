@@ -22,7 +22,7 @@ use crate::upstream::{Endpoint, Upstream};
 
 /// A request ready to go upstream: headers rewritten, body bounded.
 pub struct Outbound {
-    /// Method, forwarded path and query, headers (the client's `x-user-*` ones are removed here).
+    /// Method, forwarded path and query, headers; `forward` removes the client's `x-user-*` ones.
     pub parts: http::request::Parts,
     /// The caller's verified context, written in place of the reserved namespace; `None` for an
     /// anonymous request.
