@@ -174,8 +174,6 @@ async fn proxy(
         RouteMatch::NotFound => return Err(ProxyError::RouteNotFound),
     };
     outcome.route = Some(route.clone());
-    // Built now, while the normalised path may still borrow from the request.
-    let path_and_query = forwarded_target(&route.rewrite(&path), request.uri().query());
     let upstream = runtime
         .upstreams
         .get(route.config.upstream)
@@ -214,6 +212,10 @@ async fn proxy(
     if declared.is_some_and(|len| len > limit) {
         return Err(ProxyError::BodyTooLarge);
     }
+
+    // Built once the request is admitted, and before the request is taken apart: the normalised
+    // path may still borrow from it.
+    let path_and_query = forwarded_target(&route.rewrite(&path), request.uri().query());
 
     // 6. Rewrite headers: hop-by-hop out first, then the token; the forwarder then clears every
     //    client-supplied identity header before writing the gateway's own. The order is what
