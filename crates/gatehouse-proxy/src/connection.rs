@@ -9,7 +9,7 @@ use std::time::Duration;
 use gatehouse_config::ListenerConfig;
 use std::pin::Pin;
 
-use hyper::server::conn::{http1, http2};
+use hyper::server::conn::{http1 as hyper_http1, http2 as hyper_http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -21,6 +21,8 @@ use tracing::debug;
 use crate::gateway::Shared;
 use crate::service::{self, Connection};
 use crate::upstream::endpoint_clock::now_ms;
+
+pub mod http1;
 
 /// Tracks requests in flight on a connection and when the last one ended, so an idle connection
 /// can be told from a busy one.
@@ -172,9 +174,11 @@ pub async fn serve<IO>(
         requests: AtomicUsize::new(0),
     });
     let handler = shared.clone();
-    let service =
-        service_fn(move |request| service::handle(handler.clone(), connection.clone(), request));
-    let watch = Watch {
+    let hyper_connection = connection.clone();
+    let service = service_fn(move |request| {
+        service::handle(handler.clone(), hyper_connection.clone(), request)
+    });
+    let mut watch = Watch {
         peer,
         activity: &activity,
         settings: &settings,
@@ -182,16 +186,40 @@ pub async fn serve<IO>(
     };
     match protocol {
         Protocol::Http1 => {
+            // Our own loop serves the plain requests; the first one it does not serve takes the
+            // connection, and every byte read from it, to hyper's server.
+            let limits = http1::Limits::of(&settings);
+            let waited = Duration::from_millis(now_ms().saturating_sub(accepted_ms));
+            let first_deadline =
+                tokio::time::Instant::now() + limits.header_read_timeout.saturating_sub(waited);
+            let served = http1::serve(io, limits, first_deadline, &mut watch.shutdown, |request| {
+                let response = service::handle(shared.clone(), connection.clone(), request);
+                async move {
+                    match response.await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                }
+            })
+            .await;
+            let http1::Served::HandOff { io, read } = served else {
+                return;
+            };
+            // hyper's requests are counted from its first, as the sniffer counts heads.
+            connection.requests.store(0, Ordering::Release);
             // Only HTTP/1 framing can be read two ways; HTTP/2 frames carry their own lengths.
-            let io = TokioIo::new(crate::sniff::SniffedIo::new(io, ambiguity));
-            let mut builder = http1::Builder::new();
+            let io = TokioIo::new(crate::sniff::SniffedIo::new(
+                http1::Rewind::new(io, read),
+                ambiguity,
+            ));
+            let mut builder = hyper_http1::Builder::new();
             http1_settings!(builder, settings);
             let conn = builder.serve_connection(io, service).with_upgrades();
             tokio::pin!(conn);
             watch.drive(conn, |c| c.graceful_shutdown()).await;
         }
         Protocol::Http2 => {
-            let mut builder = http2::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_http2::Builder::new(TokioExecutor::new());
             http2_settings!(builder, settings);
             let conn = builder.serve_connection(TokioIo::new(io), service);
             tokio::pin!(conn);

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use http::{HeaderValue, Request, Response, header};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tracing::info;
 
 use crate::body::{ProxyBody, RequestBody};
@@ -40,12 +39,29 @@ pub struct Connection {
     pub requests: std::sync::atomic::AtomicUsize,
 }
 
+/// A client's request body: hyper's, or none when our own HTTP/1 loop served the request.
+pub trait ClientBody:
+    http_body::Body<Data = bytes::Bytes, Error: Into<crate::body::BoxError>> + Send + Sync + 'static
+{
+}
+
+impl<B> ClientBody for B where
+    B: http_body::Body<Data = bytes::Bytes, Error: Into<crate::body::BoxError>>
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Handles one request; never fails, since every failure is itself a response.
-pub async fn handle(
+pub async fn handle<B>(
     shared: Arc<Shared>,
     connection: Arc<Connection>,
-    request: Request<Incoming>,
-) -> Result<Response<ProxyBody>, std::convert::Infallible> {
+    request: Request<B>,
+) -> Result<Response<ProxyBody>, std::convert::Infallible>
+where
+    B: ClientBody,
+{
     let started = Instant::now();
     let _load = crate::workers::RequestLoad::enter();
     let busy = connection.activity.start();
@@ -138,11 +154,11 @@ struct Outcome {
     subject_present: bool,
 }
 
-async fn proxy(
+async fn proxy<B: ClientBody>(
     shared: &Shared,
     runtime: &Runtime,
     connection: &Connection,
-    mut request: Request<Incoming>,
+    mut request: Request<B>,
     request_id: &RequestId,
     ambiguous: bool,
     outcome: &mut Outcome,
