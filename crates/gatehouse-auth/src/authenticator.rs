@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
 use http::HeaderMap;
@@ -369,7 +368,17 @@ fn permit(
     }
 }
 
+/// Seconds since the Unix epoch. On Linux from the kernel's coarse clock: claims are checked to
+/// the second, and this is read on every request, cache hits included.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn unix_now() -> i64 {
+    rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec
+}
+
+/// Seconds since the Unix epoch.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn unix_now() -> i64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

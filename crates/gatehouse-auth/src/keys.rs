@@ -155,7 +155,13 @@ pub(crate) struct KeySet {
     by_kid: HashMap<String, Arc<VerifyingKey>>,
     anonymous: Vec<Arc<VerifyingKey>>,
     fingerprints: HashSet<Fingerprint>,
+    /// The same fingerprints in a list: a set of a few keys is searched faster by comparing
+    /// than by hashing, and a cache hit asks on every request.
+    listed: Vec<Fingerprint>,
 }
+
+/// Up to this many keys, `contains` compares instead of hashing.
+const LISTED_KEYS: usize = 16;
 
 /// Why a key document could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -204,7 +210,9 @@ impl KeySet {
             }
             None => self.anonymous.push(Arc::clone(&key)),
         }
-        self.fingerprints.insert(key.fingerprint);
+        if self.fingerprints.insert(key.fingerprint) {
+            self.listed.push(key.fingerprint);
+        }
     }
 
     /// Number of keys.
@@ -214,7 +222,11 @@ impl KeySet {
 
     /// Whether a key with this fingerprint is still present.
     pub fn contains(&self, fingerprint: &Fingerprint) -> bool {
-        self.fingerprints.contains(fingerprint)
+        if self.listed.len() <= LISTED_KEYS {
+            self.listed.contains(fingerprint)
+        } else {
+            self.fingerprints.contains(fingerprint)
+        }
     }
 
     /// Whether the set has a key with this id.
@@ -551,6 +563,25 @@ mod tests {
             panic!()
         };
         assert!(removed.contains(&a[0].fingerprint));
+    }
+
+    #[test]
+    fn membership_is_the_same_for_small_and_large_sets() {
+        for n in [1u8, 3, LISTED_KEYS as u8, LISTED_KEYS as u8 + 4] {
+            let keys: Vec<_> = (0..n)
+                .map(|i| json!({ "kty": "OKP", "kid": format!("k{i}"), "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode([i + 1; 32]) }))
+                .collect();
+            let doc = json!({ "keys": keys });
+            let set = KeySet::from_jwk_document(doc.to_string().as_bytes(), &ALL).unwrap();
+            assert_eq!(set.len(), usize::from(n));
+            for i in 0..n {
+                let Lookup::Found(key) = set.lookup(Some(&format!("k{i}"))) else {
+                    panic!("k{i} missing")
+                };
+                assert!(set.contains(&key[0].fingerprint), "{n} keys, k{i}");
+            }
+            assert!(!set.contains(&[0xee; 32]), "{n} keys");
+        }
     }
 
     #[test]
