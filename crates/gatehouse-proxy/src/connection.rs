@@ -13,7 +13,8 @@ use hyper::server::conn::{http1 as hyper_http1, http2 as hyper_http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::debug;
@@ -209,7 +210,7 @@ pub async fn serve<IO>(
             connection.requests.store(0, Ordering::Release);
             // Only HTTP/1 framing can be read two ways; HTTP/2 frames carry their own lengths.
             let io = TokioIo::new(crate::sniff::SniffedIo::new(
-                http1::Rewind::new(io, read),
+                WriteStall::new(http1::Rewind::new(io, read), settings.body_read_timeout),
                 ambiguity,
             ));
             let mut builder = hyper_http1::Builder::new();
@@ -221,17 +222,108 @@ pub async fn serve<IO>(
         Protocol::Http2 => {
             let mut builder = hyper_http2::Builder::new(TokioExecutor::new());
             http2_settings!(builder, settings);
+            let io = WriteStall::new(io, settings.body_read_timeout);
             let conn = builder.serve_connection(TokioIo::new(io), service);
             tokio::pin!(conn);
             watch.drive(conn, |c| c.graceful_shutdown()).await;
         }
         Protocol::Undecided => {
-            let io = TokioIo::new(crate::sniff::SniffedIo::new(io, ambiguity));
+            let io = TokioIo::new(crate::sniff::SniffedIo::new(
+                WriteStall::new(io, settings.body_read_timeout),
+                ambiguity,
+            ));
             let builder = auto_builder(&settings);
             let conn = builder.serve_connection_with_upgrades(io, service);
             tokio::pin!(conn);
             watch.drive(conn, |c| c.graceful_shutdown()).await;
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A client connection on which a write may wait at most `stall` for the client to read:
+    /// past it the write fails and the connection ends. hyper's servers have no such bound, and
+    /// a client that stops reading would otherwise hold its response, and the upstream
+    /// connection behind it, for as long as it likes.
+    pub struct WriteStall<IO> {
+        #[pin]
+        inner: IO,
+        stall: Duration,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+}
+
+impl<IO> WriteStall<IO> {
+    /// Bounds the writes on `inner`.
+    pub fn new(inner: IO, stall: Duration) -> Self {
+        WriteStall {
+            inner,
+            stall,
+            timer: None,
+        }
+    }
+}
+
+/// Passes a write's outcome on, timing the wait when it has to wait.
+fn bound_write<T>(
+    polled: Poll<std::io::Result<T>>,
+    timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    stall: Duration,
+    cx: &mut Context<'_>,
+) -> Poll<std::io::Result<T>> {
+    if polled.is_ready() {
+        *timer = None;
+        return polled;
+    }
+    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+    match timer.as_mut().poll(cx) {
+        Poll::Ready(()) => Poll::Ready(Err(std::io::ErrorKind::TimedOut.into())),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+impl<IO: AsyncRead> AsyncRead for WriteStall<IO> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.project().inner.poll_read(cx, buf)
+    }
+}
+
+impl<IO: AsyncWrite> AsyncWrite for WriteStall<IO> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.project();
+        bound_write(this.inner.poll_write(cx, buf), this.timer, *this.stall, cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.project();
+        let polled = this.inner.poll_write_vectored(cx, bufs);
+        bound_write(polled, this.timer, *this.stall, cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.project();
+        bound_write(this.inner.poll_flush(cx), this.timer, *this.stall, cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.project();
+        bound_write(this.inner.poll_shutdown(cx), this.timer, *this.stall, cx)
     }
 }
 

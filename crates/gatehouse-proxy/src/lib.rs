@@ -1,7 +1,8 @@
 //! The gateway's request path. Read the modules in the order a request meets them:
 //!
-//! 1. [`listener`] accepts connections; [`connection`] serves HTTP/1.1 and h2c on each, with
-//!    [`sniff`] following HTTP/1 framing beside hyper to catch ambiguous requests.
+//! 1. [`listener`] accepts connections; [`connection`] serves HTTP/1.1 and h2c on each: plain
+//!    HTTP/1.1 requests in our own loop ([`connection::http1`]), everything else in hyper's
+//!    servers, with [`sniff`] following HTTP/1 framing beside hyper to catch ambiguous requests.
 //! 2. [`service`] runs the stages for every request:
 //!    [`framing`] (refuse ambiguous messages) → [`normalize`] (one canonical path) →
 //!    [`routing`] (pick the route) → [`body`] (bound the body) → [`headers`] (hop-by-hop out,

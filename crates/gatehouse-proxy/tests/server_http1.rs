@@ -8,26 +8,87 @@ use gatehouse_testkit::{EchoServer, TestGateway};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// A gateway in front of `upstream`, with the given listener settings (YAML lines).
+async fn gateway(upstream: &str, listen: &str) -> TestGateway {
+    let yaml = format!(
+        "listen:\n  address: 127.0.0.1:0\n{listen}upstreams:\n  echo:\n    endpoints: [\"{upstream}\"]\nroutes:\n  - name: all\n    match: {{ prefix: / }}\n    upstream: echo\n"
+    );
+    TestGateway::start(&yaml).await
+}
+
+/// An echo upstream and a gateway with a 400 ms header timeout and a 3 s keep-alive: far enough
+/// apart that a test can tell which one closed a connection.
 async fn setup() -> (EchoServer, TestGateway) {
     let upstream = EchoServer::start().await;
-    let yaml = format!(
-        r#"
-listen:
-  address: 127.0.0.1:0
-  header_read_timeout: 400ms
-  keepalive_timeout: 600ms
-upstreams:
-  echo:
-    endpoints: ["{}"]
-routes:
-  - name: all
-    match: {{ prefix: / }}
-    upstream: echo
-"#,
-        upstream.endpoint()
-    );
-    let gateway = TestGateway::start(&yaml).await;
+    let gateway = gateway(
+        &upstream.endpoint(),
+        "  header_read_timeout: 400ms\n  keepalive_timeout: 3s\n",
+    )
+    .await;
     (upstream, gateway)
+}
+
+/// An upstream that answers only when the test says so, and reports when the gateway hangs up
+/// on it before that.
+struct HeldUpstream {
+    addr: std::net::SocketAddr,
+    release: tokio::sync::watch::Sender<bool>,
+    hung_up: tokio::sync::mpsc::UnboundedReceiver<()>,
+    arrived: tokio::sync::mpsc::UnboundedReceiver<()>,
+}
+
+impl HeldUpstream {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (release, released) = tokio::sync::watch::channel(false);
+        let (hung_up_tx, hung_up) = tokio::sync::mpsc::unbounded_channel();
+        let (arrived_tx, arrived) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut released = released.clone();
+                let hung_up = hung_up_tx.clone();
+                let arrived = arrived_tx.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let _ = arrived.send(());
+                    let mut rest = [0u8; 1];
+                    tokio::select! {
+                        _ = async { released.wait_for(|go| *go).await.is_ok() } => {
+                            let _ = stream
+                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                                .await;
+                        }
+                        read = stream.read(&mut rest) => {
+                            if matches!(read, Ok(0) | Err(_)) {
+                                let _ = hung_up.send(());
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        HeldUpstream {
+            addr,
+            release,
+            hung_up,
+            arrived,
+        }
+    }
+
+    /// Waits (5 s at most) for a request to reach this upstream.
+    async fn arrival(&mut self) {
+        tokio::time::timeout(Duration::from_secs(5), self.arrived.recv())
+            .await
+            .expect("no request reached the upstream");
+    }
 }
 
 /// One response read off a connection.
@@ -127,6 +188,13 @@ impl Reader {
     async fn closed(&mut self) -> bool {
         self.buf.is_empty() && !self.fill().await
     }
+
+    /// How long the server takes to close the connection, with nothing more sent.
+    async fn time_to_close(&mut self) -> Duration {
+        let started = std::time::Instant::now();
+        assert!(self.closed().await, "not closed, or more was sent");
+        started.elapsed()
+    }
 }
 
 async fn connect(gw: &TestGateway) -> Reader {
@@ -171,7 +239,8 @@ async fn a_client_that_asks_to_close_gets_its_answer_then_the_close() {
         .await;
     let r = c.response(false).await;
     assert_eq!(r.header("connection"), Some("close"));
-    assert!(c.closed().await);
+    // At once, not after the 3 s keep-alive timeout.
+    assert!(c.time_to_close().await < Duration::from_millis(1500));
 }
 
 #[tokio::test]
@@ -228,49 +297,184 @@ async fn a_spoofed_identity_never_passes_on_a_kept_connection() {
 }
 
 #[tokio::test]
-async fn idle_and_half_sent_connections_are_closed_by_the_gateway() {
-    let (_upstream, gw) = setup().await;
-    // After a request, the keep-alive timeout (600 ms) applies.
+async fn idle_connections_are_closed_after_the_keepalive_timeout() {
+    let upstream = EchoServer::start().await;
+    let gw = gateway(&upstream.endpoint(), "  keepalive_timeout: 600ms\n").await;
     let mut c = connect(&gw).await;
     c.send(get("/x").as_bytes()).await;
     c.response(false).await;
-    let started = std::time::Instant::now();
-    assert!(c.closed().await);
+    let waited = c.time_to_close().await;
     assert!(
-        started.elapsed() >= Duration::from_millis(500),
-        "{:?}",
-        started.elapsed()
+        waited >= Duration::from_millis(500),
+        "closed after {waited:?}"
     );
+}
 
-    // Half a head after a served request: the header timeout (400 ms) from its first byte.
+#[tokio::test]
+async fn a_half_sent_head_gets_the_header_timeout_not_the_keepalive_one() {
+    let (_upstream, gw) = setup().await;
     let mut c = connect(&gw).await;
     c.send(get("/x").as_bytes()).await;
     c.response(false).await;
     c.send(b"GET /never HTTP/1.1\r\nHost: t\r\n").await;
+    // 400 ms header timeout; the keep-alive timeout is 3 s.
+    assert!(c.time_to_close().await < Duration::from_millis(2000));
+}
+
+#[tokio::test]
+async fn the_first_head_is_timed_from_the_connection_not_from_its_first_byte() {
+    let upstream = EchoServer::start().await;
+    let gw = gateway(
+        &upstream.endpoint(),
+        "  header_read_timeout: 1s\n  keepalive_timeout: 10s\n",
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let mut c = connect(&gw).await;
+    // A client that waits most of the header timeout before its first byte gets only the rest.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    c.send(b"G").await;
     assert!(c.closed().await);
+    let lived = started.elapsed();
+    assert!(
+        lived < Duration::from_millis(1600),
+        "the connection lived {lived:?}"
+    );
+}
+
+#[tokio::test]
+async fn heads_over_the_listener_limits_get_431_even_mid_connection() {
+    let upstream = EchoServer::start().await;
+    let gw = gateway(
+        &upstream.endpoint(),
+        "  max_headers: 10\n  max_header_bytes: 8KiB\n",
+    )
+    .await;
+    let mut c = connect(&gw).await;
+    c.send(get("/ok").as_bytes()).await;
+    assert!(c.response(false).await.head.starts_with("HTTP/1.1 200"));
+    let mut many = String::from("GET /many HTTP/1.1\r\nHost: t\r\n");
+    for i in 0..20 {
+        many.push_str(&format!("x-{i}: v\r\n"));
+    }
+    many.push_str("\r\n");
+    c.send(many.as_bytes()).await;
+    let r = c.response(false).await;
+    assert!(r.head.starts_with("HTTP/1.1 431"), "{}", r.head);
+
+    // A head that grows past the limit over two writes.
+    let mut c = connect(&gw).await;
+    c.send(b"GET /big HTTP/1.1\r\nHost: t\r\nx-a: ").await;
+    c.send(format!("{}\r\n\r\n", "a".repeat(9000)).as_bytes())
+        .await;
+    let r = c.response(false).await;
+    assert!(r.head.starts_with("HTTP/1.1 431"), "{}", r.head);
+    assert_eq!(upstream.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_target_the_http_types_refuse_is_answered_400() {
+    let (upstream, gw) = setup().await;
+    let mut c = connect(&gw).await;
+    c.send(get("/ok").as_bytes()).await;
+    assert!(c.response(false).await.head.starts_with("HTTP/1.1 200"));
+    c.send(b"GET http://[::1/ HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await;
+    let r = c.response(false).await;
+    assert!(r.head.starts_with("HTTP/1.1 400"), "{}", r.head);
+    assert_eq!(upstream.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_head_split_across_writes_is_handed_over_whole() {
+    let (_upstream, gw) = setup().await;
+    let mut c = connect(&gw).await;
+    c.send(get("/first").as_bytes()).await;
+    assert!(c.response(false).await.body_text().contains("/first"));
+    c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-").await;
+    c.send(b"Length: 5\r\n\r\nhello").await;
+    assert_eq!(c.response(false).await.body, b"hello");
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_request_cancels_it_upstream() {
+    let mut upstream = HeldUpstream::start().await;
+    let gw = gateway(&upstream.addr.to_string(), "").await;
+    let mut c = connect(&gw).await;
+    c.send(get("/slow").as_bytes()).await;
+    upstream.arrival().await;
+    drop(c);
+    tokio::time::timeout(Duration::from_secs(5), upstream.hung_up.recv())
+        .await
+        .expect("the gateway kept the upstream request after the client left");
 }
 
 #[tokio::test]
 async fn shutdown_closes_idle_connections_and_finishes_the_request_in_flight() {
-    let (upstream, gw) = setup().await;
+    let echo = EchoServer::start().await;
+    let mut upstream = HeldUpstream::start().await;
+    let yaml = format!(
+        "listen:\n  address: 127.0.0.1:0\n  keepalive_timeout: 10s\nupstreams:\n  echo:\n    endpoints: [\"{}\"]\n  held:\n    endpoints: [\"{}\"]\nroutes:\n  - match: {{ prefix: /held }}\n    upstream: held\n  - match: {{ prefix: / }}\n    upstream: echo\n",
+        echo.endpoint(),
+        upstream.addr
+    );
+    let gw = TestGateway::start(&yaml).await;
+    // Kept alive after one answer: in the loop, waiting for a next head.
     let mut idle = connect(&gw).await;
     idle.send(get("/x").as_bytes()).await;
     idle.response(false).await;
     let mut busy = connect(&gw).await;
-    busy.send(get("/delay/300").as_bytes()).await;
-    // The slow request reaches the upstream before the drain starts.
-    assert!(
-        gatehouse_testkit::eventually(Duration::from_secs(5), || {
-            let hits = upstream.hits();
-            async move { hits == 2 }
-        })
-        .await
-    );
+    busy.send(get("/held").as_bytes()).await;
+    upstream.arrival().await;
     let stopping = tokio::spawn(gw.stop());
+    // The idle connection goes at once; the busy one only after its answer.
+    assert!(idle.time_to_close().await < Duration::from_secs(3));
+    upstream.release.send(true).unwrap();
     let r = busy.response(false).await;
     assert!(r.head.starts_with("HTTP/1.1 200"), "{}", r.head);
     assert_eq!(r.header("connection"), Some("close"));
-    assert!(busy.closed().await);
-    assert!(idle.closed().await);
+    assert!(busy.time_to_close().await < Duration::from_secs(3));
     assert_eq!(stopping.await.unwrap(), 0);
+}
+
+/// The gateway's count of open client connections, from its metrics.
+async fn open_connections(gw: &TestGateway) -> Option<u64> {
+    let metrics = gatehouse_testkit::TestClient::http1()
+        .get(&format!("http://{}/metrics", gw.admin))
+        .await
+        .ok()?;
+    String::from_utf8_lossy(&metrics.body)
+        .lines()
+        .find_map(|line| line.strip_prefix("gatehouse_open_connections "))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_on_both_servers() {
+    let upstream = EchoServer::start().await;
+    let gw = gateway(
+        &upstream.endpoint(),
+        "  body_read_timeout: 300ms\n  keepalive_timeout: 30s\n",
+    )
+    .await;
+    // Far more than the socket buffers hold; the client reads none of it.
+    let big = get("/stream/400/65536");
+    // Our loop serves the first; the second connection is hyper's after a request with a body.
+    let mut ours = connect(&gw).await;
+    ours.send(big.as_bytes()).await;
+    let mut hypers = connect(&gw).await;
+    hypers
+        .send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi")
+        .await;
+    assert_eq!(hypers.response(false).await.body, b"hi");
+    hypers.send(big.as_bytes()).await;
+    assert!(
+        gatehouse_testkit::eventually(Duration::from_secs(10), || async {
+            open_connections(&gw).await == Some(0)
+        })
+        .await,
+        "a connection whose client stopped reading was kept: {:?} open",
+        open_connections(&gw).await
+    );
+    drop((ours, hypers));
 }

@@ -65,6 +65,8 @@ pub struct Limits {
     pub write_stall_timeout: Duration,
     /// Largest request head.
     pub max_header_bytes: usize,
+    /// Most header fields in a request head.
+    pub max_headers: usize,
 }
 
 impl Limits {
@@ -75,6 +77,7 @@ impl Limits {
             keepalive_timeout: listener.keepalive_timeout,
             write_stall_timeout: listener.body_read_timeout,
             max_header_bytes: listener.max_header_bytes,
+            max_headers: listener.max_headers,
         }
     }
 }
@@ -101,12 +104,17 @@ where
     // then the keep-alive deadline after each response.
     let deadline = tokio::time::sleep_until(first_deadline);
     tokio::pin!(deadline);
-    let mut head_timed = false;
+    // The first head is timed from the connection's acceptance, not from its first byte.
+    let mut head_timed = true;
+    let bounds = HeadLimits {
+        max_bytes: limits.max_header_bytes,
+        max_fields: limits.max_headers,
+    };
     loop {
         // 1. A whole request, from what is buffered or read.
         let (request, wants_keep_alive) = loop {
             if !buf.is_empty() {
-                match take(&mut buf) {
+                match take(&mut buf, bounds) {
                     Taken::Plain(request, keep_alive) => break (request, keep_alive),
                     Taken::Partial if buf.len() < limits.max_header_bytes => {
                         if !head_timed {
@@ -136,9 +144,7 @@ where
             } else if draining {
                 return Served::Closed;
             }
-            if buf.capacity() - buf.len() < 1024 {
-                buf.reserve(READ_BUFFER);
-            }
+            make_room(&mut buf);
             tokio::select! {
                 biased;
                 read = io.read_buf(&mut buf) => match read {
@@ -150,41 +156,85 @@ where
             }
         };
 
-        // 2. The service.
+        // 2. The service. While it runs, a client that closes its connection cancels it (as
+        //    hyper does), unless it already sent more: then its close is seen after the answer.
         let is_head = request.method() == Method::HEAD;
-        let response = service(request).await;
+        let call = service(request);
+        tokio::pin!(call);
+        let mut watching = buf.is_empty();
+        if watching {
+            make_room(&mut buf);
+        }
+        let response = loop {
+            tokio::select! {
+                biased;
+                response = &mut call => break response,
+                read = io.read_buf(&mut buf), if watching => match read {
+                    Ok(0) | Err(_) => return Served::Closed,
+                    Ok(_) => watching = false,
+                },
+            }
+        };
 
         // 3. The response; a connection asked to close, or draining, closes after it.
         draining = draining || *shutdown.borrow();
         let keep_alive = wants_keep_alive && !draining;
-        // One clock reading serves the date header and the next keep-alive deadline.
+        // One clock reading serves the date header and, unless the write had to wait, the next
+        // keep-alive deadline.
         let now = Instant::now();
+        let mut writer = Writer {
+            io: &mut io,
+            stall: limits.write_stall_timeout,
+            waited: false,
+        };
         let written = write_response(
-            &mut io,
+            &mut writer,
             &mut out,
             response,
             Reply {
                 is_head,
                 keep_alive,
                 now,
-                stall: limits.write_stall_timeout,
             },
         )
         .await;
+        let waited = writer.waited;
         if !matches!(written, Ok(true)) || !keep_alive {
             let _ = tokio::time::timeout(limits.write_stall_timeout, io.shutdown()).await;
             return Served::Closed;
         }
-        if out.capacity() > COPY_LIMIT * 2 {
+        if out.capacity() > 4096 {
             out = Vec::with_capacity(512);
         }
         head_timed = false;
-        deadline.as_mut().reset(now + limits.keepalive_timeout);
+        let written_at = if waited { Instant::now() } else { now };
+        deadline
+            .as_mut()
+            .reset(written_at + limits.keepalive_timeout);
     }
 }
 
+/// Makes room for a read: `read_buf` into a full buffer would read nothing and look like the
+/// end of the stream.
+fn make_room(buf: &mut BytesMut) {
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(READ_BUFFER);
+    }
+}
+
+/// The bounds of a request head this loop takes; a head beyond them goes to hyper, which
+/// answers it 431.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadLimits {
+    /// Largest head, in bytes.
+    pub max_bytes: usize,
+    /// Most header fields.
+    pub max_fields: usize,
+}
+
 /// What the read buffer holds.
-enum Taken {
+#[derive(Debug)]
+pub enum Taken {
     /// A request this loop serves, and whether the client wants the connection kept.
     Plain(Request<NoBody>, bool),
     /// Not a whole head yet.
@@ -196,8 +246,9 @@ enum Taken {
     Refused(Bytes),
 }
 
-/// Takes the request head at the front of `buf`, if it is whole and one this loop serves.
-fn take(buf: &mut BytesMut) -> Taken {
+/// Takes the request head at the front of `buf`, if it is whole and one this loop serves; leaves
+/// `buf` as it was otherwise (but for [`Taken::Refused`], which returns the head it split off).
+pub fn take(buf: &mut BytesMut, limits: HeadLimits) -> Taken {
     // Offsets of each part of the head, so the head can be split off the buffer and shared by
     // the request's parts without a copy.
     let mut spans = [(0u32, 0u32, 0u32, 0u32); STACK_HEADERS];
@@ -213,7 +264,11 @@ fn take(buf: &mut BytesMut) -> Taken {
         else {
             return Taken::Other;
         };
-        if method == "CONNECT" || len > u32::MAX as usize {
+        if method == "CONNECT"
+            || len > limits.max_bytes
+            || len > u32::MAX as usize
+            || request.headers.len() > limits.max_fields
+        {
             return Taken::Other;
         }
         let base = buf.as_ptr() as usize;
@@ -237,6 +292,8 @@ fn take(buf: &mut BytesMut) -> Taken {
                 17 if name.eq_ignore_ascii_case(b"transfer-encoding") => return Taken::Other,
                 6 if name.eq_ignore_ascii_case(b"expect") => return Taken::Other,
                 7 if name.eq_ignore_ascii_case(b"upgrade") => return Taken::Other,
+                // Trailers asked for (`TE: trailers`) are hyper's to send.
+                2 if name.eq_ignore_ascii_case(b"te") => return Taken::Other,
                 10 if name.eq_ignore_ascii_case(b"connection") => {
                     for token in field.value.split(|b| *b == b',') {
                         let token = token.trim_ascii();
@@ -302,14 +359,59 @@ struct Reply {
     keep_alive: bool,
     /// The time, for the `Date` header.
     now: Instant,
-    /// Time a write may make no progress.
+}
+
+/// The client side of a connection, as responses are written to it.
+struct Writer<'a, IO> {
+    io: &'a mut IO,
+    /// Time a write may make no progress (a client that stopped reading).
     stall: Duration,
+    /// Whether a write had to wait for the client.
+    waited: bool,
+}
+
+impl<IO: AsyncWrite + Unpin> Writer<'_, IO> {
+    /// Writes all of `bytes`.
+    async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            match self.bounded(|io| io.write(bytes)).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => bytes = &bytes[n..],
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        self.bounded(|io| io.flush()).await
+    }
+
+    /// Runs one operation, failing after `stall` without progress. The timer (and the clock
+    /// read it needs) is set only when the operation cannot complete at once, which a write of
+    /// a small response nearly always can.
+    async fn bounded<'b, T, F>(&'b mut self, op: impl FnOnce(&'b mut IO) -> F) -> io::Result<T>
+    where
+        F: Future<Output = io::Result<T>> + 'b,
+    {
+        let stall = self.stall;
+        let waited = &mut self.waited;
+        let mut op = std::pin::pin!(op(self.io));
+        if let Poll::Ready(done) =
+            std::future::poll_fn(|cx| Poll::Ready(op.as_mut().poll(cx))).await
+        {
+            return done;
+        }
+        *waited = true;
+        tokio::time::timeout(stall, op)
+            .await
+            .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+    }
 }
 
 /// Writes a response; `Ok(true)` when it was written whole and framed so that the connection can
 /// carry another one.
 async fn write_response<IO>(
-    io: &mut IO,
+    io: &mut Writer<'_, IO>,
     out: &mut Vec<u8>,
     response: Response<ProxyBody>,
     reply: Reply,
@@ -321,7 +423,6 @@ where
         is_head,
         keep_alive,
         now,
-        stall,
     } = reply;
     let (parts, mut body) = response.into_parts();
     let status = parts.status;
@@ -392,9 +493,11 @@ where
     if matches!(framing, Framing::None) {
         // Dropped unread: a HEAD response's upstream body is empty and ends here.
         drop(body);
-        write_all(io, out, stall).await?;
-        flush(io, stall).await?;
-        return Ok(true);
+        io.write_all(out).await?;
+        io.flush().await?;
+        // An interim status is never a final answer; the service does not produce one, and
+        // should it, the connection ends rather than wait for a response that will not come.
+        return Ok(!status.is_informational());
     }
     loop {
         // Take what the body has ready without waiting; write what is gathered only when it
@@ -403,10 +506,10 @@ where
             Some(frame) => frame,
             None => {
                 if !out.is_empty() {
-                    write_all(io, out, stall).await?;
+                    io.write_all(out).await?;
                     out.clear();
                 }
-                flush(io, stall).await?;
+                io.flush().await?;
                 body.frame().await
             }
         };
@@ -415,7 +518,7 @@ where
             Some(Err(_)) => {
                 // The head is out and the body cannot be finished: only closing the connection
                 // tells the client the response is incomplete.
-                write_all(io, out, stall).await?;
+                io.write_all(out).await?;
                 return Ok(false);
             }
             Some(Ok(frame)) => match frame.into_data() {
@@ -431,7 +534,7 @@ where
         match &mut framing {
             Framing::Length(left) => {
                 if data.len() as u64 > *left {
-                    write_all(io, out, stall).await?;
+                    io.write_all(out).await?;
                     return Ok(false);
                 }
                 *left -= data.len() as u64;
@@ -441,12 +544,16 @@ where
             }
             Framing::None => {}
         }
+        // Gathered bytes never exceed `COPY_LIMIT`: past it they are written, so a fast
+        // upstream is held to the client's pace instead of being buffered here.
+        if out.len() + data.len() > COPY_LIMIT {
+            io.write_all(out).await?;
+            out.clear();
+        }
         if data.len() <= COPY_LIMIT {
             out.extend_from_slice(&data);
         } else {
-            write_all(io, out, stall).await?;
-            out.clear();
-            write_all(io, &data, stall).await?;
+            io.write_all(&data).await?;
         }
         if matches!(framing, Framing::Chunked) {
             out.extend_from_slice(b"\r\n");
@@ -460,8 +567,8 @@ where
         }
         Framing::None => true,
     };
-    write_all(io, out, stall).await?;
-    flush(io, stall).await?;
+    io.write_all(out).await?;
+    io.flush().await?;
     Ok(complete)
 }
 
@@ -474,37 +581,6 @@ async fn poll_now(
         Poll::Pending => Poll::Ready(None),
     })
     .await
-}
-
-/// Writes all of `bytes`, failing when a write makes no progress for `stall`.
-async fn write_all<IO: AsyncWrite + Unpin>(
-    io: &mut IO,
-    mut bytes: &[u8],
-    stall: Duration,
-) -> io::Result<()> {
-    while !bytes.is_empty() {
-        match bounded(stall, io.write(bytes)).await? {
-            0 => return Err(io::ErrorKind::WriteZero.into()),
-            n => bytes = &bytes[n..],
-        }
-    }
-    Ok(())
-}
-
-async fn flush<IO: AsyncWrite + Unpin>(io: &mut IO, stall: Duration) -> io::Result<()> {
-    bounded(stall, io.flush()).await
-}
-
-/// Runs `io`, failing after `stall`. The timer (and the clock read it needs) is set only when
-/// the operation cannot complete at once, which a write of a small response nearly always can.
-async fn bounded<T>(stall: Duration, io: impl Future<Output = io::Result<T>>) -> io::Result<T> {
-    let mut io = std::pin::pin!(io);
-    if let Poll::Ready(done) = std::future::poll_fn(|cx| Poll::Ready(io.as_mut().poll(cx))).await {
-        return done;
-    }
-    tokio::time::timeout(stall, io)
-        .await
-        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
 
 /// The `Date` header, formatted once a second per thread.
@@ -531,7 +607,8 @@ mod date {
     pub fn append(out: &mut Vec<u8>, now: Instant) {
         CACHED.with_borrow_mut(|cached| {
             if cached.until.is_none_or(|until| now >= until) {
-                let wall = SystemTime::now();
+                // A clock set before 1970 would make the formatter panic.
+                let wall = SystemTime::now().max(UNIX_EPOCH);
                 let into_second = wall.duration_since(UNIX_EPOCH).map_or(Duration::ZERO, |d| {
                     Duration::from_nanos(d.subsec_nanos().into())
                 });
@@ -608,8 +685,13 @@ mod tests {
     use super::*;
     use http_body_util::StreamBody;
 
+    const LIMITS: HeadLimits = HeadLimits {
+        max_bytes: 64 * 1024,
+        max_fields: 100,
+    };
+
     fn taken(head: &str) -> Taken {
-        take(&mut BytesMut::from(head.as_bytes()))
+        take(&mut BytesMut::from(head.as_bytes()), LIMITS)
     }
 
     fn plain(head: &str) -> (Request<NoBody>, bool) {
@@ -628,7 +710,7 @@ mod tests {
         let mut buf = BytesMut::from(
             &b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Many: 1\r\nx-many: 2\r\n\r\nGET /next"[..],
         );
-        let Taken::Plain(request, keep_alive) = take(&mut buf) else {
+        let Taken::Plain(request, keep_alive) = take(&mut buf, LIMITS) else {
             panic!("not taken");
         };
         assert!(keep_alive);
@@ -640,7 +722,7 @@ mod tests {
         assert_eq!(many, ["1", "2"]);
         // The next request stays in the buffer, whole or not.
         assert_eq!(&buf[..], b"GET /next");
-        assert!(matches!(take(&mut buf), Taken::Partial));
+        assert!(matches!(take(&mut buf, LIMITS), Taken::Partial));
 
         let (_, keep_alive) = plain("GET / HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n");
         assert!(!keep_alive);
@@ -656,6 +738,7 @@ mod tests {
             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             "POST / HTTP/1.1\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n",
             "GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+            "GET / HTTP/1.1\r\nTE: trailers\r\n\r\n",
             "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
             "GET / HTTP/1.1\r\nConnection: Upgrade\r\n\r\n",
             "CONNECT a:443 HTTP/1.1\r\n\r\n",
@@ -675,6 +758,23 @@ mod tests {
     }
 
     #[test]
+    fn the_listener_limits_hold_for_heads_taken_here() {
+        let head = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+        let tight = |max_bytes, max_fields| {
+            take(
+                &mut BytesMut::from(head.as_bytes()),
+                HeadLimits {
+                    max_bytes,
+                    max_fields,
+                },
+            )
+        };
+        assert!(matches!(tight(head.len(), 3), Taken::Plain(..)));
+        assert!(matches!(tight(head.len() - 1, 3), Taken::Other));
+        assert!(matches!(tight(head.len(), 2), Taken::Other));
+    }
+
+    #[test]
     fn a_head_the_http_types_refuse_is_kept_for_hyper() {
         // httparse takes this target; `http::Uri` does not (an unclosed IPv6 literal).
         match taken("GET http://[::1/ HTTP/1.1\r\n\r\n") {
@@ -688,16 +788,28 @@ mod tests {
             is_head,
             keep_alive,
             now: Instant::now(),
-            stall: Duration::from_secs(5),
         }
+    }
+
+    async fn written_to<IO: AsyncWrite + Unpin>(
+        wire: &mut IO,
+        response: Response<ProxyBody>,
+        reply: Reply,
+    ) -> bool {
+        let mut writer = Writer {
+            io: wire,
+            stall: Duration::from_secs(5),
+            waited: false,
+        };
+        let mut out = Vec::new();
+        write_response(&mut writer, &mut out, response, reply)
+            .await
+            .unwrap()
     }
 
     async fn written(response: Response<ProxyBody>, reply: Reply) -> (String, bool) {
         let mut wire = Vec::new();
-        let mut out = Vec::new();
-        let reusable = write_response(&mut wire, &mut out, response, reply)
-            .await
-            .unwrap();
+        let reusable = written_to(&mut wire, response, reply).await;
         (String::from_utf8(wire).unwrap(), reusable)
     }
 
@@ -756,8 +868,9 @@ mod tests {
 
     #[tokio::test]
     async fn bodyless_responses_keep_or_drop_their_length_as_the_rfc_says() {
-        // HEAD: the length describes what GET would send; no body follows.
-        let mut response = Response::new(crate::body::empty());
+        // HEAD: the length describes what GET would send; no body follows, even one the
+        // service had.
+        let mut response = Response::new(crate::body::full(Bytes::from_static(b"hello")));
         response
             .headers_mut()
             .insert("content-length", HeaderValue::from_static("42"));
@@ -765,6 +878,7 @@ mod tests {
         assert!(reusable);
         assert!(wire.contains("content-length: 42\r\n"), "{wire}");
         assert!(wire.ends_with("\r\n\r\n"), "{wire}");
+        assert!(!wire.contains("hello"), "{wire}");
 
         // 204: no length at all.
         let mut response = Response::new(crate::body::empty());
@@ -802,6 +916,45 @@ mod tests {
         let (wire, reusable) = written(response, reply(false, true)).await;
         assert!(!reusable);
         assert!(!wire.ends_with("0\r\n\r\n"), "{wire}");
+    }
+
+    /// A client connection that records the size of every write.
+    #[derive(Default)]
+    struct Recorder {
+        writes: Vec<usize>,
+    }
+
+    impl AsyncWrite for Recorder {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.get_mut().writes.push(buf.len());
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_always_ready_is_not_gathered_whole() {
+        // 100 frames of 8 KiB, every one ready at once: what a fast upstream on loopback gives.
+        let frames = futures_util::stream::iter((0..100).map(|_| {
+            Ok::<_, crate::body::BoxError>(http_body::Frame::data(Bytes::from(vec![b'x'; 8192])))
+        }));
+        let response = Response::new(StreamBody::new(frames).boxed());
+        let mut wire = Recorder::default();
+        assert!(written_to(&mut wire, response, reply(false, true)).await);
+        let largest = wire.writes.iter().max().copied().unwrap_or(0);
+        assert!(largest <= COPY_LIMIT + 64, "a write of {largest} bytes");
+        assert!(wire.writes.iter().sum::<usize>() > 100 * 8192);
     }
 
     #[tokio::test]
