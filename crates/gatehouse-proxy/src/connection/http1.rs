@@ -179,8 +179,8 @@ where
         // 3. The response; a connection asked to close, or draining, closes after it.
         draining = draining || *shutdown.borrow();
         let keep_alive = wants_keep_alive && !draining;
-        // One clock reading serves the date header and, unless the write had to wait, the next
-        // keep-alive deadline.
+        // One clock reading serves the date header and, unless the response had to wait, the
+        // next keep-alive deadline.
         let now = Instant::now();
         let mut writer = Writer {
             io: &mut io,
@@ -203,7 +203,7 @@ where
             let _ = tokio::time::timeout(limits.write_stall_timeout, io.shutdown()).await;
             return Served::Closed;
         }
-        if out.capacity() > 4096 {
+        if out.capacity() > COPY_LIMIT + 1024 {
             out = Vec::with_capacity(512);
         }
         head_timed = false;
@@ -366,7 +366,7 @@ struct Writer<'a, IO> {
     io: &'a mut IO,
     /// Time a write may make no progress (a client that stopped reading).
     stall: Duration,
-    /// Whether a write had to wait for the client.
+    /// Whether the response had to wait, for the client or for its body.
     waited: bool,
 }
 
@@ -510,6 +510,9 @@ where
                     out.clear();
                 }
                 io.flush().await?;
+                // A body that streams (server-sent events, a slow download) may outlast the
+                // keep-alive timeout: the deadline is then taken after it, not before.
+                io.waited = true;
                 body.frame().await
             }
         };
@@ -890,6 +893,13 @@ mod tests {
         assert!(wire.starts_with("HTTP/1.1 204 No Content\r\n"), "{wire}");
         assert!(!wire.contains("content-length"), "{wire}");
         assert!(!wire.contains("transfer-encoding"), "{wire}");
+
+        // An interim status as a final answer: written without a body, and the connection ends.
+        let mut response = Response::new(crate::body::empty());
+        *response.status_mut() = StatusCode::from_u16(103).unwrap();
+        let (wire, reusable) = written(response, reply(false, true)).await;
+        assert!(wire.starts_with("HTTP/1.1 103 "), "{wire}");
+        assert!(!reusable);
     }
 
     #[tokio::test]
