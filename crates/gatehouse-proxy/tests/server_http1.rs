@@ -28,6 +28,19 @@ async fn setup() -> (EchoServer, TestGateway) {
     (upstream, gateway)
 }
 
+/// A request head read byte by byte off an upstream's connection; `None` once it closes.
+async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    Some(head)
+}
+
 /// An upstream that answers only when the test says so, and reports when the gateway hangs up
 /// on it before that.
 struct HeldUpstream {
@@ -50,13 +63,8 @@ impl HeldUpstream {
                 let hung_up = hung_up_tx.clone();
                 let arrived = arrived_tx.clone();
                 tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") {
-                        if stream.read(&mut byte).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        head.push(byte[0]);
+                    if read_head(&mut stream).await.is_none() {
+                        return;
                     }
                     let _ = arrived.send(());
                     let mut rest = [0u8; 1];
@@ -488,15 +496,7 @@ async fn streaming_upstream(pause: Duration) -> std::net::SocketAddr {
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             tokio::spawn(async move {
-                loop {
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") {
-                        if stream.read(&mut byte).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        head.push(byte[0]);
-                    }
+                while let Some(head) = read_head(&mut stream).await {
                     let sent = if head.starts_with(b"GET /slow ") {
                         let start =
                             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n";
