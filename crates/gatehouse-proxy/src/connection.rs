@@ -1,5 +1,7 @@
 //! One client connection: HTTP/1.1 or HTTP/2 (prior knowledge) on the same port, closed when it
-//! idles past its limit and drained gracefully on shutdown.
+//! idles past its limit and drained gracefully on shutdown. HTTP/1.1 starts in our own loop
+//! ([`http1`]) and moves to hyper's server at the first request that loop does not serve; HTTP/2
+//! is hyper's throughout.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
