@@ -101,6 +101,15 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
+/// Appends one header field as an HTTP/1.1 line, for the writers that serialise a head
+/// themselves (our server loop's responses, our client's requests).
+pub(crate) fn push_line(out: &mut Vec<u8>, name: &HeaderName, value: &HeaderValue) {
+    out.extend_from_slice(name.as_str().as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
 /// A peer address as the value of `X-Forwarded-For`.
 pub fn peer_ip_header(ip: IpAddr) -> HeaderValue {
     // An IP address's text form is always a valid header value.

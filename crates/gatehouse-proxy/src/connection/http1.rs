@@ -464,10 +464,7 @@ where
         } else if name == header::DATE {
             dated = true;
         }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        crate::headers::push_line(out, name, value);
     }
     if !dated {
         out.extend_from_slice(b"date: ");

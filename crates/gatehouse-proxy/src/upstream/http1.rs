@@ -190,10 +190,7 @@ fn encode_head(
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             continue;
         }
-        head.extend_from_slice(name.as_str().as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
-        head.extend_from_slice(b"\r\n");
+        crate::headers::push_line(&mut head, name, value);
     }
     head.extend_from_slice(extra_lines);
     match framing {
