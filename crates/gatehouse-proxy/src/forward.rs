@@ -121,6 +121,8 @@ pub async fn forward(
         },
         outcome => (outcome.map_err(Attempt::into_error), first),
     };
+    // The request's head has been written (or copied for h2c) by now.
+    crate::headers::reuse::recycle(parts.headers);
     match result {
         Ok(answered) => {
             let response = finish_response(answered, client_upgrade, request_id);

@@ -8,6 +8,12 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::request_id::{REQUEST_ID, RequestId};
 
+pub mod reuse;
+
+/// Fields the gateway adds to a request it forwards (`X-Forwarded-For/Proto/Host` and the request
+/// id), so a request's map is sized for them from the start.
+pub const ADDED_UPSTREAM: usize = 4;
+
 /// Headers that describe one connection, never the message (RFC 9110 §7.6.1), plus the
 /// non-standard ones that servers still honour.
 const HOP_BY_HOP: [&str; 9] = [
@@ -125,38 +131,38 @@ pub fn set_forwarded(
     request_id: &RequestId,
     trust_forwarded: bool,
 ) {
-    let xff_name = X_FORWARDED_FOR;
-    let proto_name = X_FORWARDED_PROTO;
-    let host_name = X_FORWARDED_HOST;
-
-    let xff = if trust_forwarded {
+    if trust_forwarded {
         let previous: Vec<&str> = headers
-            .get_all(&xff_name)
+            .get_all(X_FORWARDED_FOR)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        if previous.is_empty() {
+        let xff = if previous.is_empty() {
             client.ip.clone()
         } else {
             let ip = client.ip.to_str().unwrap_or_default();
             let joined = format!("{}, {ip}", previous.join(", "));
             HeaderValue::from_str(&joined).unwrap_or_else(|_| client.ip.clone())
+        };
+        headers.insert(X_FORWARDED_FOR, xff);
+        if !headers.contains_key(X_FORWARDED_PROTO) {
+            headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(client.scheme));
+        }
+        if !headers.contains_key(X_FORWARDED_HOST)
+            && let Some(host) = &client.host
+        {
+            headers.insert(X_FORWARDED_HOST, host.clone());
         }
     } else {
         headers.remove(header::FORWARDED);
         headers.remove(X_REAL_IP);
-        headers.remove(&proto_name);
-        headers.remove(&host_name);
-        client.ip.clone()
-    };
-    headers.insert(xff_name, xff);
-    if !headers.contains_key(&proto_name) {
-        headers.insert(proto_name, HeaderValue::from_static(client.scheme));
-    }
-    if !headers.contains_key(&host_name)
-        && let Some(host) = &client.host
-    {
-        headers.insert(host_name, host.clone());
+        // `insert` replaces every value the client sent under the same name.
+        headers.insert(X_FORWARDED_FOR, client.ip.clone());
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(client.scheme));
+        match &client.host {
+            Some(host) => headers.insert(X_FORWARDED_HOST, host.clone()),
+            None => headers.remove(X_FORWARDED_HOST),
+        };
     }
     headers.insert(REQUEST_ID, request_id.header());
 }
@@ -221,11 +227,31 @@ mod tests {
         h.insert("forwarded", HeaderValue::from_static("for=6.6.6.6"));
         h.insert("x-real-ip", HeaderValue::from_static("6.6.6.6"));
         let mut untrusted = h.clone();
+        // Every value under a name goes, not only the first.
+        untrusted.append("x-forwarded-for", HeaderValue::from_static("7.7.7.7"));
+        untrusted.append("x-forwarded-proto", HeaderValue::from_static("https"));
+        untrusted.append("x-forwarded-proto", HeaderValue::from_static("gopher"));
+        let mut hostless = untrusted.clone();
         set_forwarded(&mut untrusted, &client(), &rid("r"), false);
-        assert_eq!(untrusted["x-forwarded-for"], "127.0.0.9");
-        assert_eq!(untrusted["x-forwarded-host"], "shop.example");
+        let all = |h: &HeaderMap, name: &str| -> Vec<String> {
+            h.get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(all(&untrusted, "x-forwarded-for"), ["127.0.0.9"]);
+        assert_eq!(all(&untrusted, "x-forwarded-proto"), ["http"]);
+        assert_eq!(all(&untrusted, "x-forwarded-host"), ["shop.example"]);
         assert!(!untrusted.contains_key("forwarded"));
         assert!(!untrusted.contains_key("x-real-ip"));
+        // A request without a host of its own keeps none of the client's either.
+        let no_host = ClientInfo {
+            host: None,
+            ..client()
+        };
+        set_forwarded(&mut hostless, &no_host, &rid("r"), false);
+        assert!(!hostless.contains_key("x-forwarded-host"));
+        assert_eq!(all(&hostless, "x-forwarded-for"), ["127.0.0.9"]);
 
         set_forwarded(&mut h, &client(), &rid("r"), true);
         assert_eq!(h["x-forwarded-for"], "6.6.6.6, 127.0.0.9");

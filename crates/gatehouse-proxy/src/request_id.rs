@@ -42,7 +42,9 @@ pub fn request_id(headers: &HeaderMap) -> RequestId {
 }
 
 fn generated_header() -> HeaderValue {
-    HeaderValue::from_maybe_shared(Bytes::from(generate()))
+    // Owned by the value itself: one allocation, and the copies into the request and the
+    // response only count references (a `Vec` would allocate again at its first copy).
+    HeaderValue::from_maybe_shared(Bytes::from_owner(generate()))
         .unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
@@ -54,20 +56,23 @@ fn well_formed(id: &[u8]) -> bool {
         })
 }
 
-/// A random 128-bit id in UUID v4 form.
-pub fn generate() -> String {
+/// A random 128-bit id in UUID v4 form, as its 36 ASCII characters.
+pub fn generate() -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes: [u8; 16] = rand::random();
     bytes[6] = (bytes[6] & 0x0F) | 0x40;
     bytes[8] = (bytes[8] & 0x3F) | 0x80;
-    let mut out = String::with_capacity(36);
-    for (i, b) in bytes.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
-        }
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0F)]));
+    let mut digits = [0u8; 32];
+    for (pair, b) in digits.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0F)]]);
     }
+    // 8-4-4-4-12, the dashes already in place.
+    let mut out = [b'-'; 36];
+    out[..8].copy_from_slice(&digits[..8]);
+    out[9..13].copy_from_slice(&digits[8..12]);
+    out[14..18].copy_from_slice(&digits[12..16]);
+    out[19..23].copy_from_slice(&digits[16..20]);
+    out[24..].copy_from_slice(&digits[20..]);
     out
 }
 
@@ -97,11 +102,12 @@ mod tests {
     #[test]
     fn generated_ids_are_uuid_v4_shaped() {
         let id = generate();
+        let id = std::str::from_utf8(&id).unwrap();
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
         assert_eq!(id.matches('-').count(), 4);
         assert_eq!(&id[8..9], "-");
         assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
-        assert_ne!(generate(), id);
+        assert_ne!(&generate()[..], id.as_bytes());
     }
 }

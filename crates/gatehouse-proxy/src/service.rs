@@ -252,8 +252,9 @@ async fn proxy<B: ClientBody>(
         None
     };
     let (mut parts, incoming) = request.into_parts();
-    // Room for the forwarding headers at once: one growth of the map, not several.
-    parts.headers.reserve(4);
+    // Room for the forwarding headers at once: one growth of the map, not several (none for a
+    // map our HTTP/1 loop made: it is sized for them already).
+    parts.headers.reserve(headers::ADDED_UPSTREAM);
     headers::strip_hop_by_hop(&mut parts.headers, websocket);
     if !route.config.forward_authorization {
         parts.headers.remove(header::AUTHORIZATION);

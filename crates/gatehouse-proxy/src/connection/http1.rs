@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use gatehouse_config::ListenerConfig;
-use http::header::{self, HeaderName, HeaderValue};
-use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Body;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -326,9 +326,9 @@ pub fn take(buf: &mut BytesMut, limits: HeadLimits) -> Taken {
     let request = (|| {
         let method = Method::from_bytes(&head[range(method)]).ok()?;
         let uri = Uri::from_maybe_shared(head.slice(range(target))).ok()?;
-        let mut headers = HeaderMap::with_capacity(count);
+        let mut headers = crate::headers::reuse::map(count + crate::headers::ADDED_UPSTREAM);
         for &(name_start, name_end, value_start, value_end) in &spans[..count] {
-            let name = HeaderName::from_bytes(&head[range((name_start, name_end))]).ok()?;
+            let name = crate::headers::reuse::name(&head[range((name_start, name_end))]).ok()?;
             let value =
                 HeaderValue::from_maybe_shared(head.slice(range((value_start, value_end)))).ok()?;
             headers.append(name, value);
@@ -466,6 +466,7 @@ where
         }
         crate::headers::push_line(out, name, value);
     }
+    crate::headers::reuse::recycle(parts.headers);
     if !dated {
         out.extend_from_slice(b"date: ");
         date::append(out, now);

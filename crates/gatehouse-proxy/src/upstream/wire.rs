@@ -14,6 +14,8 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub const MAX_HEADERS: usize = 128;
 /// Largest chunk-size line (with extensions) or trailer section.
 pub const MAX_CHUNK_META: usize = 16 * 1024;
+/// Response fields whose positions are noted on the stack while the head is split off.
+const STACK_SPANS: usize = 32;
 
 /// A parsed response head.
 #[derive(Debug)]
@@ -50,19 +52,29 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Http1Error> {
     };
     // Where each field sits in the head, so that values can share its bytes once it is frozen.
     let base = buf.as_ptr() as usize;
-    let mut spans = Vec::with_capacity(response.headers.len());
-    for field in response.headers.iter() {
-        spans.push((
+    // On the stack for the usual handful of fields; a long head pays one allocation.
+    let count = response.headers.len();
+    let mut stack = [(0usize, 0usize, 0usize, 0usize); STACK_SPANS];
+    let mut heap = Vec::new();
+    let spans = if count <= STACK_SPANS {
+        &mut stack[..count]
+    } else {
+        heap.resize(count, (0, 0, 0, 0));
+        &mut heap[..]
+    };
+    for (span, field) in spans.iter_mut().zip(response.headers.iter()) {
+        *span = (
             field.name.as_ptr() as usize - base,
             field.name.len(),
             field.value.as_ptr() as usize - base,
             field.value.len(),
-        ));
+        );
     }
     let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(spans.len());
-    for (name_at, name_len, value_at, value_len) in spans {
-        let name = HeaderName::from_bytes(&head[name_at..name_at + name_len])
+    // One more field than the upstream sent: the gateway adds the request id.
+    let mut headers = crate::headers::reuse::map(count + 1);
+    for &(name_at, name_len, value_at, value_len) in spans.iter() {
+        let name = crate::headers::reuse::name(&head[name_at..name_at + name_len])
             .map_err(|_| Http1Error::Protocol("invalid header name"))?;
         let value = HeaderValue::from_maybe_shared(head.slice(value_at..value_at + value_len))
             .map_err(|_| Http1Error::Protocol("invalid header value"))?;
