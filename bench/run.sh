@@ -23,6 +23,10 @@ usage: bench/run.sh [options]
   --no-install         do not install packages (apt-get, npm)
   --no-build           do not build (uses target/release as is)
   --out FILE           results file (default bench/results/YYYY-MM-DD-HHMM.md, UTC)
+  --instructions       count user-space instructions per request instead (valgrind's
+                       callgrind; deterministic, unlike time on a shared machine): nginx,
+                       HAProxy and gatehouse, scenarios single,distinct,uncached,es256, 32
+                       connections, one round; writes YYYY-MM-DD-HHMM-instructions.md
 EOF
 }
 
@@ -41,6 +45,7 @@ PORT_BASE=18000
 INSTALL=1
 BUILD=1
 OUT=""
+INSTRUCTIONS=0
 # Distinct tokens per algorithm for the "uncached" scenarios: ten times gatehouse's verified-token
 # cache (10,000 entries), so that (nearly) every request is verified.
 UNCACHED_TOKENS=100000
@@ -60,10 +65,27 @@ while (($#)); do
     --no-install) INSTALL=0; shift ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT=$2; shift 2 ;;
+    --instructions) INSTRUCTIONS=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
+
+# Under callgrind a target runs some 50 times slower but executes the same instructions: one
+# round at one connection count says all there is, and only native peers are measured (Node's JIT
+# under valgrind would measure valgrind). The upstream is not instrumented.
+if ((INSTRUCTIONS)); then
+  [[ ",$SCENARIOS," == *,idle,* && " $COMMAND " == *" --scenarios "* ]] &&
+    { echo "bench: --instructions measures no idle connections" >&2; exit 2; }
+  [[ " $COMMAND " == *" --targets "* ]] || TARGETS=nginx,haproxy,gatehouse,gatehouse-nocache
+  for t in upstream node node-keepalive; do
+    [[ ",$TARGETS," == *,$t,* ]] &&
+      { echo "bench: --instructions measures nginx, haproxy and gatehouse only" >&2; exit 2; }
+  done
+  [[ " $COMMAND " == *" --scenarios "* ]] || SCENARIOS=single,distinct,uncached,es256
+  [[ " $COMMAND " == *" --conns "* ]] || CONNS=32
+  [[ " $COMMAND " == *" --rounds "* ]] || ROUNDS=1
+fi
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
@@ -96,7 +118,13 @@ cleanup() {
     wait "$p" 2>/dev/null || true
   done
   PID=()
-  if ((status != 0)); then echo "bench: logs kept in $RUN" >&2; else rm -rf "$RUN"; fi
+  if ((status != 0)); then
+    echo "bench: logs kept in $RUN" >&2
+  elif ((INSTRUCTIONS)); then
+    echo "bench: callgrind's dumps (callgrind.PID.N, for callgrind_annotate) kept in $RUN" >&2
+  else
+    rm -rf "$RUN"
+  fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -172,6 +200,25 @@ status_kb() { # status_kb FIELD PIDS...: sum of a /proc/PID/status field (VmRSS,
   done
   echo "$total"
 }
+callgrind_each() { # callgrind_each -z|-d PIDS: zero or dump the counts of each process
+  local op=$1 p; shift
+  for p in "$@"; do
+    # callgrind_control takes one process at a time, and its request can be interrupted.
+    timeout 60 callgrind_control "$op" "$p" >/dev/null 2>&1 ||
+      timeout 60 callgrind_control "$op" "$p" >/dev/null || die "callgrind_control $op $p failed"
+  done
+}
+callgrind_since_zero() { # instructions counted by callgrind in PIDS since their last zeroing
+  local total=0 p dump n
+  for p in "$@"; do
+    # Each dump is numbered after the last; the newest holds the counts since the zeroing.
+    dump=$(ls -v "$RUN/callgrind.$p."* 2>/dev/null | tail -n 1)
+    [[ -n "$dump" ]] || continue
+    n=$(awk '/^(summary|totals):/ { print $2; exit }' "$dump")
+    total=$((total + ${n:-0}))
+  done
+  echo "$total"
+}
 reset_hwm() { # resets the peak RSS to the current RSS (Linux >= 4.0); best effort
   local p
   for p in "$@"; do echo 5 >"/proc/$p/clear_refs" 2>/dev/null || true; done
@@ -184,6 +231,7 @@ if ((INSTALL)); then
   command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]] || missing+=(haproxy)
   command -v wrk >/dev/null || missing+=(wrk)
+  ((INSTRUCTIONS)) && { command -v valgrind >/dev/null || missing+=(valgrind); }
   command -v npm >/dev/null || missing+=(nodejs npm)
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
@@ -199,9 +247,21 @@ if ((INSTALL)); then
   fi
 fi
 export PATH="$PATH:/usr/sbin"
-for tool in nginx haproxy wrk node; do
+for tool in nginx haproxy wrk node $( ((INSTRUCTIONS)) && echo valgrind callgrind_control); do
   command -v "$tool" >/dev/null || die "$tool is missing (run without --no-install)"
 done
+# How each measured target is started: as it is, or under callgrind. Startup under valgrind takes
+# seconds, hence the longer waits.
+# nginx then serves from its master process (the same code its worker runs), so that one process
+# holds the count.
+WRAP=()
+NGINX_MASTER=on
+SLOW=1
+if ((INSTRUCTIONS)); then
+  WRAP=(valgrind --tool=callgrind "--callgrind-out-file=$RUN/callgrind.%p")
+  NGINX_MASTER=off
+  SLOW=6
+fi
 if ((BUILD)); then
   log "building gatehouse and gatehouse-bench (release)"
   (cd "$ROOT" && timeout 1800 cargo build --release -p gatehouse -p gatehouse-bench) ||
@@ -227,7 +287,7 @@ MANY=0
 "$HELPER" keys --out "$KEYS" --count 1000 --many "$MANY" >/dev/null
 render() { # render TEMPLATE OUTPUT PORT [ADMIN_PORT [CACHE_ENTRIES]]
   sed -e "s|@PORT@|$3|g" -e "s|@ADMIN_PORT@|${4:-$PORT_ADMIN}|g" -e "s|@CACHE_ENTRIES@|${5:-10000}|g" -e "s|@UPSTREAM_PORT@|$PORT_UPSTREAM|g" \
-    -e "s|@THREADS@|$THREADS|g" -e "s|@NOFILE@|$NOFILE|g" -e "s|@MAXCONN@|$MAXCONN|g" -e "s|@NGINX_CONNS@|$((NOFILE - 256))|g" -e "s|@KEYS@|$KEYS|g" -e "s|@RUN@|$RUN|g" "$1" >"$2"
+    -e "s|@THREADS@|$THREADS|g" -e "s|@NOFILE@|$NOFILE|g" -e "s|@MAXCONN@|$MAXCONN|g" -e "s|@NGINX_CONNS@|$((NOFILE - 256))|g" -e "s|@NGINX_MASTER@|$NGINX_MASTER|g" -e "s|@KEYS@|$KEYS|g" -e "s|@RUN@|$RUN|g" "$1" >"$2"
 }
 render "$BENCH/conf/gatehouse.yaml" "$RUN/gatehouse.yaml" "$PORT_GATEHOUSE"
 # The same gateway with its verified-token cache off: every request is verified.
@@ -245,12 +305,12 @@ start_all() { # the upstream and every target, each polled until it serves
   start upstream "$HELPER" upstream --listen "127.0.0.1:$PORT_UPSTREAM" --threads 1
   wait_port "$PORT_UPSTREAM" 10 upstream
   if has "$TARGETS" nginx; then
-    start nginx nginx -p "$RUN" -e "$RUN/nginx.error.log" -c "$RUN/nginx.conf"
-    wait_port "$PORT_NGINX" 10 nginx
+    start nginx "${WRAP[@]}" nginx -p "$RUN" -e "$RUN/nginx.error.log" -c "$RUN/nginx.conf"
+    wait_port "$PORT_NGINX" $((10 * SLOW)) nginx
   fi
   if has "$TARGETS" haproxy; then
-    start haproxy haproxy -db -f "$RUN/haproxy.cfg"
-    wait_port "$PORT_HAPROXY" 10 haproxy
+    start haproxy "${WRAP[@]}" haproxy -db -f "$RUN/haproxy.cfg"
+    wait_port "$PORT_HAPROXY" $((10 * SLOW)) haproxy
   fi
   if has "$TARGETS" node; then
     (cd "$BENCH/node-gateway" && NODE_ENV=production PORT=$PORT_NODE \
@@ -267,15 +327,16 @@ start_all() { # the upstream and every target, each polled until it serves
     wait_port "$PORT_NODE_KEEPALIVE" 20 node-keepalive
   fi
   if has "$TARGETS" gatehouse; then
-    GATEHOUSE_WORKER_THREADS=$THREADS start gatehouse "$GATEHOUSE" run --config "$RUN/gatehouse.yaml"
-    wait_port "$PORT_GATEHOUSE" 20 gatehouse
-    wait_http_200 "$PORT_ADMIN" /readyz 20
+    GATEHOUSE_WORKER_THREADS=$THREADS start gatehouse "${WRAP[@]}" "$GATEHOUSE" run \
+      --config "$RUN/gatehouse.yaml"
+    wait_port "$PORT_GATEHOUSE" $((20 * SLOW)) gatehouse
+    wait_http_200 "$PORT_ADMIN" /readyz $((20 * SLOW))
   fi
   if has "$TARGETS" gatehouse-nocache; then
-    GATEHOUSE_WORKER_THREADS=$THREADS start gatehouse-nocache "$GATEHOUSE" run \
+    GATEHOUSE_WORKER_THREADS=$THREADS start gatehouse-nocache "${WRAP[@]}" "$GATEHOUSE" run \
       --config "$RUN/gatehouse-nocache.yaml"
-    wait_port "$PORT_NOCACHE" 20 gatehouse-nocache
-    wait_http_200 "$PORT_NOCACHE_ADMIN" /readyz 20
+    wait_port "$PORT_NOCACHE" $((20 * SLOW)) gatehouse-nocache
+    wait_http_200 "$PORT_NOCACHE_ADMIN" /readyz $((20 * SLOW))
   fi
 }
 stop_all() { # stops every process started so far, waiting (bounded) until each has exited
@@ -328,6 +389,8 @@ done
 # Load.
 RAW="$RUN/raw.tsv"
 : >"$RAW"
+INSTR="$RUN/instructions.tsv"
+: >"$INSTR"
 scenario_targets() {
   local s
   case $1 in
@@ -380,12 +443,20 @@ measure() { # measure SCENARIO CONNS TARGET ROUND DURATION
   [[ "$target" == gatehouse ]] && read -r hits0 misses0 <<<"$(cache_lookups)"
   # shellcheck disable=SC2086
   cpu0=$(cpu_us $pids)
+  ((INSTRUCTIONS)) && callgrind_each -z $pids
   out=$(BENCH_PATH=$path BENCH_TOKENS=$tokens BENCH_COUNT=$count \
     timeout $((duration + 30)) wrk -t "$WRK_THREADS" -c "$conns" -d "${duration}s" --timeout 5s \
     -s "$BENCH/wrk/bench.lua" "http://127.0.0.1:$(port_of "$target")" 2>&1) ||
     die "wrk failed against $target: $out"
   # shellcheck disable=SC2086
   cpu1=$(cpu_us $pids)
+  local instructions=0
+  if ((INSTRUCTIONS)); then
+    # shellcheck disable=SC2086
+    callgrind_each -d $pids
+    # shellcheck disable=SC2086
+    instructions=$(callgrind_since_zero $pids)
+  fi
   if [[ "$target" == gatehouse ]]; then
     read -r hits1 misses1 <<<"$(cache_lookups)"
     local lookups=$((hits1 - hits0 + misses1 - misses0))
@@ -394,6 +465,11 @@ measure() { # measure SCENARIO CONNS TARGET ROUND DURATION
   line=$(grep '^BENCH ' <<<"$out") || die "no result line from wrk against $target: $out"
   # shellcheck disable=SC2086
   read -r _ requests dur p50 p99 sock status ok refused other <<<"$line"
+  if ((INSTRUCTIONS)) && [[ "$round" != warmup ]]; then
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$conns" "$target" "$requests" "$instructions" \
+      "$((sock + status + other))" "$hit_pct" >>"$INSTR"
+    log "$scenario c=$conns $target: $requests requests, $((instructions / (requests > 0 ? requests : 1))) instructions per request, cache hit % $hit_pct"
+  fi
   if [[ "$round" != warmup ]]; then
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$conns" \
       "$target" "$round" "$requests" "$dur" "$p50" "$p99" "$((cpu1 - cpu0))" \
@@ -421,7 +497,13 @@ if ((${#LOAD_SCENARIOS[@]})); then
     log "round $round of $ROUNDS"
     for s in "${LOAD_SCENARIOS[@]}"; do
       for c in ${CONNS//,/ }; do
-        for t in $(scenario_targets "$s"); do measure "$s" "$c" "$t" "$round" "$DURATION"; done
+        for t in $(scenario_targets "$s"); do
+          # Under callgrind a few thousand requests are measured: each scenario's tokens must
+          # already be in the cache, or its misses would be counted as the cache's cost.
+          # (Not the uncached ones, whose tokens must stay new.)
+          ((INSTRUCTIONS)) && [[ "$s" != uncached* ]] && measure "$s" "$c" "$t" warmup "$DURATION"
+          measure "$s" "$c" "$t" "$round" "$DURATION"
+        done
       done
     done
   done
@@ -470,6 +552,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Report.
 STAMP=$(date -u +%Y-%m-%d-%H%M)
+((INSTRUCTIONS)) && OUT=${OUT:-$BENCH/results/$STAMP-instructions.md}
 OUT=${OUT:-$BENCH/results/$STAMP.md}
 mkdir -p "$(dirname "$OUT")"
 version_of() { node -e "console.log(require('$BENCH/node-gateway/node_modules/$1/package.json').version)"; }
@@ -490,6 +573,40 @@ version_of() { node -e "console.log(require('$BENCH/node-gateway/node_modules/$1
   echo "| machine load | load average at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg); rustc processes at the start: $RUSTC_START |"
   echo "| threads | $THREADS per gateway (gatehouse tokio workers, nginx worker processes, HAProxy nbthread); Node: one process; upstream: 1 tokio worker |"
 } >"$RUN/header.md"
+if ((INSTRUCTIONS)); then
+  {
+    sed 's/^# gatehouse benchmark,/# gatehouse benchmark: instructions per request,/' "$RUN/header.md"
+    echo "| counted by | $(valgrind --version), \`--tool=callgrind\`, user space only |"
+    echo
+    echo "Instructions each target executed in user space while it served the measured requests,"
+    echo "counted by callgrind from zero after a warm-up run of the same scenario (none for the"
+    echo "uncached ones, whose tokens must stay new), divided by the requests wrk completed."
+    echo "Deterministic, whatever else the machine does; the kernel's share (loopback TCP, about"
+    echo "two thirds of a cache-hit request) is not in it. valgrind emulates no SHA extensions, so"
+    echo "SHA-256 (gatehouse's cache key, every signature's digest) runs its vector code here."
+    echo "In parentheses: the ratio to HAProxy in the same scenario."
+    awk -F'\t' '
+      { key = $1; if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+        per = $4 > 0 ? $5 / $4 : 0; rows[key] = rows[key] sprintf("%s\t%d\t%.0f\t%d\t%s\n", $3, $4, per, $6, $7)
+        if ($3 == "haproxy") base[key] = per }
+      END {
+        for (i = 1; i <= n; i++) {
+          key = order[i]
+          printf "\n### %s\n\n| target | requests | instructions per request | errors | cache hits |\n|---|---:|---:|---:|---:|\n", key
+          m = split(rows[key], lines, "\n")
+          for (j = 1; j < m; j++) {
+            split(lines[j], f, "\t")
+            ratio = (key in base && base[key] > 0) ? sprintf(" (%.2f×)", f[3] / base[key]) : ""
+            hits = f[5] == "-" ? "—" : f[5] "%"
+            printf "| %s | %d | %d%s | %d | %s |\n", f[1], f[2], f[3], ratio, f[4], hits
+          }
+        }
+      }' "$INSTR"
+  } >"$OUT"
+  cp "$INSTR" "${OUT%.md}.tsv"
+  log "results: $OUT"
+  exit 0
+fi
 "$HELPER" report --raw "$RAW" --header "$RUN/header.md" \
   $([[ -s "$IDLE" ]] && echo "--idle $IDLE") >"$OUT" || die "report failed"
 cp "$RAW" "${OUT%.md}.raw.tsv"
