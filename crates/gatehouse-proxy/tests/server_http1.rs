@@ -532,3 +532,52 @@ async fn a_response_that_outlasts_the_keepalive_timeout_leaves_the_connection_us
     c.send(get("/next").as_bytes()).await;
     assert_eq!(c.response(false).await.body, b"next");
 }
+
+/// Header maps are kept for reuse from one request to the next, on a connection and across the
+/// connections a worker serves: no field of a request or a response may show up in a later one.
+#[tokio::test]
+async fn no_header_field_outlives_its_request_or_response() {
+    // An upstream that adds a field to its first answer only, and reports every head it reads.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        let mut answered = 0;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            while let Some(head) = read_head(&mut stream).await {
+                let _ = seen_tx.send(String::from_utf8_lossy(&head).to_ascii_lowercase());
+                answered += 1;
+                let extra = if answered == 1 {
+                    "x-only-first: upstream-secret\r\n"
+                } else {
+                    ""
+                };
+                let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n{extra}\r\nok");
+                if stream.write_all(answer.as_bytes()).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let gw = gateway(&addr.to_string(), "").await;
+    let mut first = connect(&gw).await;
+    first
+        .send(b"GET /1 HTTP/1.1\r\nHost: t\r\nX-Client-Only: client-secret\r\n\r\n")
+        .await;
+    let answer = first.response(false).await;
+    assert_eq!(answer.header("x-only-first"), Some("upstream-secret"));
+    let head = seen.recv().await.unwrap();
+    assert!(head.contains("x-client-only: client-secret"), "{head}");
+
+    let second = connect(&gw).await;
+    for (i, mut c) in [first, second].into_iter().enumerate() {
+        for round in 0..3 {
+            c.send(get(&format!("/later/{i}/{round}")).as_bytes()).await;
+            let answer = c.response(false).await;
+            assert_eq!(answer.header("x-only-first"), None, "{}", answer.head);
+            let head = seen.recv().await.unwrap();
+            assert!(!head.contains("x-client-only"), "{head}");
+            assert!(!head.contains("secret"), "{head}");
+        }
+    }
+}
