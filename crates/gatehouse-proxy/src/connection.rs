@@ -179,7 +179,12 @@ pub async fn serve<IO>(
     let handler = shared.clone();
     let hyper_connection = connection.clone();
     let service = service_fn(move |request| {
-        service::handle(handler.clone(), hyper_connection.clone(), request)
+        service::handle(
+            handler.clone(),
+            hyper_connection.clone(),
+            request,
+            service::HeadSource::Hyper,
+        )
     });
     let mut watch = Watch {
         peer,
@@ -196,7 +201,12 @@ pub async fn serve<IO>(
             let first_deadline =
                 tokio::time::Instant::now() + limits.header_read_timeout.saturating_sub(waited);
             let served = http1::serve(io, limits, first_deadline, &mut watch.shutdown, |request| {
-                let response = service::handle(shared.clone(), connection.clone(), request);
+                let response = service::handle(
+                    shared.clone(),
+                    connection.clone(),
+                    request,
+                    service::HeadSource::Loop,
+                );
                 async move {
                     match response.await {
                         Ok(response) => response,

@@ -31,6 +31,9 @@ pub struct Outbound {
     pub body: ProxyBody,
     /// The client side of a WebSocket upgrade, when one was requested.
     pub client_upgrade: Option<ClientUpgrade>,
+    /// Whether the header map may be kept for reuse once the request has gone out (only a map
+    /// of bounded size: see `service::HeadSource`).
+    pub reuse_headers: bool,
     /// Time allowed for the response head.
     pub timeout: Duration,
 }
@@ -66,6 +69,7 @@ pub async fn forward(
         context,
         body,
         client_upgrade,
+        reuse_headers,
         timeout,
     } = outbound;
     match upstream.config.protocol {
@@ -122,7 +126,9 @@ pub async fn forward(
         outcome => (outcome.map_err(Attempt::into_error), first),
     };
     // The request's head has been written (or copied for h2c) by now.
-    crate::headers::reuse::recycle(parts.headers);
+    if reuse_headers {
+        crate::headers::reuse::recycle(parts.headers);
+    }
     match result {
         Ok(answered) => {
             let response = finish_response(answered, client_upgrade, request_id);

@@ -53,11 +53,23 @@ impl<B> ClientBody for B where
 {
 }
 
+/// Which server parsed a request's head; it decides whether the head's header map may be kept
+/// for the next request once this one has gone upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadSource {
+    /// Our HTTP/1 loop, which takes at most 48 fields: the map's storage is bounded.
+    Loop,
+    /// hyper's servers. An HTTP/2 request may repeat one field thousands of times within its
+    /// header-list limit, and a cleared map keeps the storage of the repeats: never kept.
+    Hyper,
+}
+
 /// Handles one request; never fails, since every failure is itself a response.
 pub async fn handle<B>(
     shared: Arc<Shared>,
     connection: Arc<Connection>,
     request: Request<B>,
+    source: HeadSource,
 ) -> Result<Response<ProxyBody>, std::convert::Infallible>
 where
     B: ClientBody,
@@ -86,7 +98,7 @@ where
         &connection,
         request,
         &request_id,
-        ambiguous,
+        Arrival { ambiguous, source },
         &mut outcome,
     )
     .await
@@ -144,6 +156,15 @@ where
 /// measured as a gain.
 const BUSY_WORKER_REQUESTS: usize = 8;
 
+/// What the server that parsed a request knew of it before the first stage.
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    /// The framing sniffer saw both length headers on it.
+    ambiguous: bool,
+    /// Which server parsed its head.
+    source: HeadSource,
+}
+
 #[derive(Default)]
 struct Outcome {
     route: Option<Arc<crate::routing::Route>>,
@@ -160,11 +181,11 @@ async fn proxy<B: ClientBody>(
     connection: &Connection,
     mut request: Request<B>,
     request_id: &RequestId,
-    ambiguous: bool,
+    arrival: Arrival,
     outcome: &mut Outcome,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     // 1. Framing: refuse anything whose length or host could be read two ways.
-    if ambiguous {
+    if arrival.ambiguous {
         return Err(ProxyError::BadRequest("ambiguous_request"));
     }
     let authority = request.uri().authority().map(|a| a.as_str().to_owned());
@@ -290,6 +311,7 @@ async fn proxy<B: ClientBody>(
         context,
         body,
         client_upgrade,
+        reuse_headers: arrival.source == HeadSource::Loop,
         timeout: route
             .config
             .request_timeout

@@ -466,6 +466,8 @@ where
         }
         crate::headers::push_line(out, name, value);
     }
+    // A response head here comes from our upstream client (at most 128 fields), hyper's h2c
+    // client (a 16 KiB header list) or the gateway itself: bounded, so its map can be kept.
     crate::headers::reuse::recycle(parts.headers);
     if !dated {
         out.extend_from_slice(b"date: ");
