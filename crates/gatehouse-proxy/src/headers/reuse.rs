@@ -39,18 +39,13 @@ pub fn map(capacity: usize) -> HeaderMap {
         .try_with(|maps| maps.try_borrow_mut().ok()?.pop())
         .ok()
         .flatten();
-    match kept {
-        Some(mut map) => {
-            // Kept maps hold at most MAX_KEPT_CAPACITY fields; anything larger grows here once,
-            // as a fresh map would have been sized.
-            if map.try_reserve(capacity).is_ok() {
-                map
-            } else {
-                HeaderMap::with_capacity(capacity.min(MAX_KEPT_CAPACITY))
-            }
-        }
-        None => HeaderMap::with_capacity(capacity),
+    // A head larger than the kept map grows it once, as a fresh map would have been sized.
+    if let Some(mut map) = kept
+        && map.try_reserve(capacity).is_ok()
+    {
+        return map;
     }
+    HeaderMap::with_capacity(capacity)
 }
 
 /// Gives a map back once its request or response has been written out. Its fields are dropped
