@@ -212,10 +212,11 @@ callgrind_since_zero() { # instructions counted by callgrind in PIDS since their
   local total=0 p dump n
   for p in "$@"; do
     # Each dump is numbered after the last; the newest holds the counts since the zeroing.
-    dump=$(ls -v "$RUN/callgrind.$p."* 2>/dev/null | tail -n 1)
-    [[ -n "$dump" ]] || continue
-    n=$(awk '/^(summary|totals):/ { print $2; exit }' "$dump")
-    total=$((total + ${n:-0}))
+    dump=$(ls -v "$RUN/callgrind.$p."* 2>/dev/null | tail -n 1 || true)
+    n=$(awk '/^(summary|totals):/ { print $2; exit }' "${dump:-/dev/null}")
+    # A count that cannot be read stops the run rather than enter the table as zero.
+    [[ "$n" =~ ^[0-9]+$ ]] || die "no callgrind count for process $p in $RUN"
+    total=$((total + n))
   done
   echo "$total"
 }
@@ -250,10 +251,9 @@ export PATH="$PATH:/usr/sbin"
 for tool in nginx haproxy wrk node $( ((INSTRUCTIONS)) && echo valgrind callgrind_control); do
   command -v "$tool" >/dev/null || die "$tool is missing (run without --no-install)"
 done
-# How each measured target is started: as it is, or under callgrind. Startup under valgrind takes
-# seconds, hence the longer waits.
-# nginx then serves from its master process (the same code its worker runs), so that one process
-# holds the count.
+# How each measured target is started: as it is, or under callgrind, where startup takes seconds
+# (hence the longer waits) and nginx serves from its master process (the same code its worker
+# runs), so that one process holds the count.
 WRAP=()
 NGINX_MASTER=on
 SLOW=1
