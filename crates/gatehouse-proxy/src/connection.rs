@@ -201,18 +201,12 @@ pub async fn serve<IO>(
             let first_deadline =
                 tokio::time::Instant::now() + limits.header_read_timeout.saturating_sub(waited);
             let served = http1::serve(io, limits, first_deadline, &mut watch.shutdown, |request| {
-                let response = service::handle(
+                service::handle(
                     shared.clone(),
                     connection.clone(),
                     request,
                     service::HeadSource::Loop,
-                );
-                async move {
-                    match response.await {
-                        Ok(response) => response,
-                        Err(never) => match never {},
-                    }
-                }
+                )
             })
             .await;
             let http1::Served::HandOff { io, read } = served else {

@@ -10,6 +10,7 @@
 //! for the rest of its life ([`Served::HandOff`]), so each hard case keeps one implementation,
 //! hyper's, with the framing sniffer beside it.
 
+use std::convert::Infallible;
 use std::io::{self, Write as _};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -95,7 +96,9 @@ pub async fn serve<IO, S, F>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
     S: FnMut(Request<NoBody>) -> F,
-    F: Future<Output = Response<ProxyBody>>,
+    // The service's own future, unwrapped here: an adapter around it would hold it twice over
+    // and copy it on every request (it is a few KiB).
+    F: Future<Output = Result<Response<ProxyBody>, Infallible>>,
 {
     let mut buf = BytesMut::with_capacity(READ_BUFFER);
     let mut out = Vec::with_capacity(512);
@@ -159,20 +162,27 @@ where
         // 2. The service. While it runs, a client that closes its connection cancels it (as
         //    hyper does), unless it already sent more: then its close is seen after the answer.
         let is_head = request.method() == Method::HEAD;
-        let call = service(request);
-        tokio::pin!(call);
         let mut watching = buf.is_empty();
         if watching {
             make_room(&mut buf);
         }
-        let response = loop {
-            tokio::select! {
-                biased;
-                response = &mut call => break response,
-                read = io.read_buf(&mut buf), if watching => match read {
-                    Ok(0) | Err(_) => return Served::Closed,
-                    Ok(_) => watching = false,
-                },
+        // In a block of its own, so the service's future is gone before the response is
+        // written and the connection's state keeps room for one of the two, not both.
+        let response = {
+            let call = service(request);
+            tokio::pin!(call);
+            loop {
+                tokio::select! {
+                    biased;
+                    response = &mut call => match response {
+                        Ok(response) => break response,
+                        Err(never) => match never {},
+                    },
+                    read = io.read_buf(&mut buf), if watching => match read {
+                        Ok(0) | Err(_) => return Served::Closed,
+                        Ok(_) => watching = false,
+                    },
+                }
             }
         };
 
