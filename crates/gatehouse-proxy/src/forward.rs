@@ -180,12 +180,16 @@ async fn attempt(
         Some(client) => h2c(client, endpoint, clone_parts(parts), body, timeout).await,
         None => {
             let settings = upstream.http1_settings();
-            let sent = http1::send(endpoint, settings, parts, context_lines, body);
-            match tokio::time::timeout(timeout, sent).await {
-                Ok(result) => result
+            // Pinned where it is made, not moved into a `Timeout`: the exchange's future is most
+            // of a KiB, and each move of it is a copy on every request.
+            let sent = std::pin::pin!(http1::send(endpoint, settings, parts, context_lines, body));
+            let expiry = std::pin::pin!(tokio::time::sleep(timeout));
+            tokio::select! {
+                biased;
+                result = sent => result
                     .map(|sent| (sent.response, sent.upgraded))
                     .map_err(Failure::Http1),
-                Err(_) => Err(Failure::Timeout),
+                () = expiry => Err(Failure::Timeout),
             }
         }
     };
