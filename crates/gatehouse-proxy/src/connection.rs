@@ -162,7 +162,7 @@ pub async fn serve<IO>(
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
 ) where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    IO: AsyncRead + AsyncWrite + http1::ReadReady + Unpin + Send + 'static,
 {
     let _gauge = shared.metrics.connection_opened();
     let settings = shared.runtime().config.listener.clone();

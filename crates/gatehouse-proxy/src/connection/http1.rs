@@ -10,6 +10,7 @@
 //! for the rest of its life ([`Served::HandOff`]), so each hard case keeps one implementation,
 //! hyper's, with the framing sniffer beside it.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::io::{self, Write as _};
 use std::pin::Pin;
@@ -28,7 +29,8 @@ use tokio::time::Instant;
 
 use crate::body::ProxyBody;
 
-/// Read buffer per connection; a head that does not fit grows it up to `max_header_bytes`.
+/// Read buffer of a connection with bytes to read (one waiting for them holds none); a head that
+/// does not fit grows it up to `max_header_bytes`.
 const READ_BUFFER: usize = 8 * 1024;
 /// Header fields parsed on the stack. A head with more goes to hyper, which allows up to
 /// `listen.max_headers`.
@@ -94,13 +96,13 @@ pub async fn serve<IO, S, F>(
     mut service: S,
 ) -> Served<IO>
 where
-    IO: AsyncRead + AsyncWrite + Unpin,
+    IO: AsyncRead + AsyncWrite + ReadReady + Unpin,
     S: FnMut(Request<NoBody>) -> F,
     // The service's own future, unwrapped here: an adapter around it would hold it twice over
     // and copy it on every request (it is a few KiB).
     F: Future<Output = Result<Response<ProxyBody>, Infallible>>,
 {
-    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    let mut buf = BytesMut::new();
     let mut out = Vec::with_capacity(512);
     let mut draining = *shutdown.borrow();
     // One timer for the connection's life, moved rather than re-created: the header deadline,
@@ -147,10 +149,9 @@ where
             } else if draining {
                 return Served::Closed;
             }
-            make_room(&mut buf);
             tokio::select! {
                 biased;
-                read = io.read_buf(&mut buf) => match read {
+                read = fill(&mut io, &mut buf) => match read {
                     Ok(0) | Err(_) => return Served::Closed,
                     Ok(_) => {}
                 },
@@ -221,6 +222,94 @@ where
         deadline
             .as_mut()
             .reset(written_at + limits.keepalive_timeout);
+    }
+}
+
+/// Reads into `buf`. A connection with nothing buffered that has to wait for its next bytes
+/// waits without a read buffer, as nginx's and HAProxy's idle keep-alive connections do: the
+/// buffer goes back to the thread, and one is taken again once the socket is readable.
+async fn fill<IO>(io: &mut IO, buf: &mut BytesMut) -> io::Result<usize>
+where
+    IO: AsyncRead + ReadReady + Unpin,
+{
+    std::future::poll_fn(|cx| {
+        if !buf.is_empty() {
+            make_room(buf);
+            return tokio_util::io::poll_read_buf(Pin::new(&mut *io), cx, buf);
+        }
+        loop {
+            match io.poll_read_ready(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    give_back(std::mem::take(buf));
+                    return Poll::Pending;
+                }
+            }
+            if buf.capacity() == 0 {
+                *buf = spare_buffer();
+            }
+            make_room(buf);
+            // Readiness can be stale: a read that finds nothing clears it, and the next poll
+            // waits.
+            match io.try_read_buf(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                done => return Poll::Ready(done),
+            }
+        }
+    })
+    .await
+}
+
+/// Empty read buffers given back by waiting connections, kept by their thread for the next
+/// connection with bytes to read: an 8 KiB buffer from the allocator on every request costs
+/// more than the request's other allocations together. At most 512 KiB a thread.
+const SPARE_BUFFERS: usize = 64;
+
+thread_local! {
+    static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty read buffer: one this thread kept, or none yet (`make_room` gives it room).
+fn spare_buffer() -> BytesMut {
+    SPARE
+        .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Keeps an empty buffer of at most the usual size for the next reader; any other is dropped.
+/// What it held before is never read again: a buffer's reader sees only what it read into it.
+fn give_back(buf: BytesMut) {
+    if !buf.is_empty() || buf.capacity() == 0 || buf.capacity() > READ_BUFFER {
+        return;
+    }
+    // During thread teardown, or if the store is somehow in use, the buffer is just dropped.
+    let _ = SPARE.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut()
+            && spare.len() < SPARE_BUFFERS
+        {
+            spare.push(buf);
+        }
+    });
+}
+
+/// A connection that tells when it has bytes to read without being handed a buffer.
+pub trait ReadReady {
+    /// Ready once the connection looks readable; the look can be stale.
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Reads what is there without waiting: `WouldBlock` when nothing is.
+    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
+}
+
+impl ReadReady for tokio::net::TcpStream {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        tokio::net::TcpStream::poll_read_ready(self, cx)
+    }
+
+    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        tokio::net::TcpStream::try_read_buf(self, buf)
     }
 }
 
@@ -978,6 +1067,83 @@ mod tests {
         let largest = wire.writes.iter().max().copied().unwrap_or(0);
         assert!(largest <= COPY_LIMIT + 64, "a write of {largest} bytes");
         assert!(wire.writes.iter().sum::<usize>() > 100 * 8192);
+    }
+
+    /// Polls `future` once.
+    async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
+    }
+
+    async fn loopback_pair() -> (tokio::net::TcpStream, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    #[tokio::test]
+    async fn a_connection_waiting_for_bytes_holds_no_read_buffer() {
+        let (mut client, mut server) = loopback_pair().await;
+        let mut buf = BytesMut::with_capacity(READ_BUFFER);
+        {
+            let mut read = std::pin::pin!(fill(&mut server, &mut buf));
+            assert!(poll_once(&mut read).await.is_pending());
+        }
+        assert_eq!(buf.capacity(), 0, "the buffer went back while waiting");
+
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(10), fill(&mut server, &mut buf))
+            .await
+            .expect("bytes arrive")
+            .unwrap();
+        assert_eq!(&buf[..n], b"GET / HTTP/1.1\r\n");
+
+        // A part of a head already read keeps its buffer while the rest is awaited.
+        {
+            let mut read = std::pin::pin!(fill(&mut server, &mut buf));
+            assert!(poll_once(&mut read).await.is_pending());
+        }
+        assert_eq!(&buf[..], b"GET / HTTP/1.1\r\n");
+        client.write_all(b"host: a\r\n").await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), fill(&mut server, &mut buf))
+            .await
+            .expect("bytes arrive")
+            .unwrap();
+        assert_eq!(&buf[..], b"GET / HTTP/1.1\r\nhost: a\r\n");
+
+        drop(client);
+        let end = tokio::time::timeout(Duration::from_secs(10), fill(&mut server, &mut buf))
+            .await
+            .expect("the close arrives");
+        assert_eq!(end.unwrap(), 0);
+    }
+
+    #[test]
+    fn only_empty_buffers_of_the_usual_size_are_kept() {
+        std::thread::spawn(|| {
+            let mut holding = BytesMut::with_capacity(READ_BUFFER);
+            holding.extend_from_slice(b"GET /");
+            give_back(holding);
+            give_back(BytesMut::with_capacity(4 * READ_BUFFER));
+            assert_eq!(spare_buffer().capacity(), 0, "neither was kept");
+
+            let mut used = BytesMut::with_capacity(READ_BUFFER);
+            used.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+            let _head = used.split_to(used.len());
+            give_back(used);
+            let kept = spare_buffer();
+            assert!(kept.is_empty() && kept.capacity() > 0);
+
+            for _ in 0..SPARE_BUFFERS + 10 {
+                give_back(BytesMut::with_capacity(READ_BUFFER));
+            }
+            let kept = SPARE.with(|spare| spare.borrow().len());
+            assert_eq!(kept, SPARE_BUFFERS);
+        })
+        .join()
+        .unwrap();
     }
 
     #[tokio::test]
