@@ -13,9 +13,9 @@ use crate::keys::Fingerprint;
 pub(crate) type TokenHash = [u8; 32];
 
 /// Hashes a token for use as a cache key.
-pub(crate) fn token_hash(token: &str) -> TokenHash {
+pub(crate) fn token_hash(token: &[u8]) -> TokenHash {
     let mut out = [0u8; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
+    out.copy_from_slice(digest::digest(&digest::SHA256, token).as_ref());
     out
 }
 
@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn entries_never_outlive_exp() {
         let cache = TokenCache::new(10);
-        let h = token_hash("t");
+        let h = token_hash(b"t");
         cache.insert(h, entry(100, 1));
         assert!(cache.get(&h, 99).is_some());
         assert!(cache.get(&h, 100).is_none());
@@ -117,27 +117,27 @@ mod tests {
     #[test]
     fn dropping_a_key_drops_only_its_entries() {
         let cache = TokenCache::new(10);
-        cache.insert(token_hash("a"), entry(100, 1));
-        cache.insert(token_hash("b"), entry(100, 2));
+        cache.insert(token_hash(b"a"), entry(100, 1));
+        cache.insert(token_hash(b"b"), entry(100, 2));
         cache.drop_keys(&HashSet::from([[1u8; 32]]));
-        assert!(cache.get(&token_hash("a"), 0).is_none());
-        assert!(cache.get(&token_hash("b"), 0).is_some());
+        assert!(cache.get(&token_hash(b"a"), 0).is_none());
+        assert!(cache.get(&token_hash(b"b"), 0).is_some());
     }
 
     #[test]
     fn capacity_is_bounded_and_zero_disables() {
         let cache = TokenCache::new(16);
         for i in 0..1000 {
-            cache.insert(token_hash(&i.to_string()), entry(100, 1));
+            cache.insert(token_hash(i.to_string().as_bytes()), entry(100, 1));
         }
         assert!(cache.len() <= 32, "len {}", cache.len());
         let off = TokenCache::new(0);
-        off.insert(token_hash("a"), entry(100, 1));
-        assert!(off.get(&token_hash("a"), 0).is_none());
+        off.insert(token_hash(b"a"), entry(100, 1));
+        assert!(off.get(&token_hash(b"a"), 0).is_none());
     }
 
     #[test]
     fn hashes_differ_per_token() {
-        assert_ne!(token_hash("a.b.c"), token_hash("a.b.d"));
+        assert_ne!(token_hash(b"a.b.c"), token_hash(b"a.b.d"));
     }
 }
