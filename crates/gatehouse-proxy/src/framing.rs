@@ -27,15 +27,17 @@ pub fn check(
     version: Version,
     uri_authority: Option<&str>,
 ) -> Result<(), FramingError> {
-    let lengths = headers.get_all(header::CONTENT_LENGTH).iter().count();
+    let mut lengths = headers.get_all(header::CONTENT_LENGTH).iter();
+    let length = lengths.next();
+    let repeated_length = lengths.next().is_some();
     let encodings: Vec<_> = headers.get_all(header::TRANSFER_ENCODING).iter().collect();
-    if lengths > 0 && !encodings.is_empty() {
+    if length.is_some() && !encodings.is_empty() {
         return Err(FramingError::LengthAndEncoding);
     }
-    if lengths > 1 {
+    if repeated_length {
         return Err(FramingError::RepeatedLength);
     }
-    if let Some(length) = headers.get(header::CONTENT_LENGTH)
+    if let Some(length) = length
         && (length.is_empty() || !length.as_bytes().iter().all(u8::is_ascii_digit))
     {
         return Err(FramingError::RepeatedLength);

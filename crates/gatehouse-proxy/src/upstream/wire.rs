@@ -107,8 +107,11 @@ pub fn response_framing(head: &Head, expects_body: bool) -> Result<Framing, Http
     if !expects_body || code == 204 || code == 304 || (100..200).contains(&code) {
         return Ok(Framing::Empty);
     }
-    let has_te = head.headers.contains_key(TRANSFER_ENCODING);
-    let has_cl = head.headers.contains_key(CONTENT_LENGTH);
+    // One lookup per name, kept for the values below.
+    let encodings = head.headers.get_all(TRANSFER_ENCODING);
+    let lengths = head.headers.get_all(CONTENT_LENGTH);
+    let has_te = encodings.iter().next().is_some();
+    let has_cl = lengths.iter().next().is_some();
     if has_te && has_cl {
         return Err(Http1Error::Protocol(
             "both Content-Length and Transfer-Encoding",
@@ -116,7 +119,7 @@ pub fn response_framing(head: &Head, expects_body: bool) -> Result<Framing, Http
     }
     if has_te {
         let mut codings = Vec::new();
-        for value in head.headers.get_all(TRANSFER_ENCODING) {
+        for value in encodings {
             let text = value
                 .to_str()
                 .map_err(|_| Http1Error::Protocol("invalid Transfer-Encoding"))?;
@@ -131,7 +134,7 @@ pub fn response_framing(head: &Head, expects_body: bool) -> Result<Framing, Http
     }
     if has_cl {
         let mut length = None;
-        for value in head.headers.get_all(CONTENT_LENGTH) {
+        for value in lengths {
             let text = value
                 .to_str()
                 .map_err(|_| Http1Error::Protocol("invalid Content-Length"))?;
