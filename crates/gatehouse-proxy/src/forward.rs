@@ -180,16 +180,17 @@ async fn attempt(
         Some(client) => h2c(client, endpoint, clone_parts(parts), body, timeout).await,
         None => {
             let settings = upstream.http1_settings();
-            // Pinned where it is made, not moved into a `Timeout`: the exchange's future is most
-            // of a KiB, and each move of it is a copy on every request.
+            // Pinned where it is made, and only a reference given to the `Timeout`: the
+            // exchange's future is most of a KiB, and each move of it is a copy on every request.
+            // `Timeout` itself, not a race against a sleep, because it checks its deadline even
+            // when the exchange has used up the task's poll budget (an upstream sending 1xx heads
+            // as fast as it can would otherwise keep the timer from ever being polled).
             let sent = std::pin::pin!(http1::send(endpoint, settings, parts, context_lines, body));
-            let expiry = std::pin::pin!(tokio::time::sleep(timeout));
-            tokio::select! {
-                biased;
-                result = sent => result
+            match tokio::time::timeout(timeout, sent).await {
+                Ok(result) => result
                     .map(|sent| (sent.response, sent.upgraded))
                     .map_err(Failure::Http1),
-                () = expiry => Err(Failure::Timeout),
+                Err(_) => Err(Failure::Timeout),
             }
         }
     };
