@@ -29,8 +29,8 @@ use tokio::time::Instant;
 
 use crate::body::ProxyBody;
 
-/// Read buffer of a connection with bytes to read (one waiting for them holds none); a head that
-/// does not fit grows it up to `max_header_bytes`.
+/// Read buffer of a connection with bytes to read (one waiting for its next request holds none);
+/// a head that does not fit grows it up to `max_header_bytes`.
 const READ_BUFFER: usize = 8 * 1024;
 /// Header fields parsed on the stack. A head with more goes to hyper, which allows up to
 /// `listen.max_headers`.
@@ -103,6 +103,10 @@ where
     F: Future<Output = Result<Response<ProxyBody>, Infallible>>,
 {
     let mut buf = BytesMut::new();
+    // Whether `buf` grew past a fresh buffer's size for a large head. After a split its capacity
+    // no longer shows how large its allocation is, so this is kept: such a buffer is dropped
+    // when the connection waits, never kept for another.
+    let mut grown = false;
     let mut out = Vec::with_capacity(512);
     let mut draining = *shutdown.borrow();
     // One timer for the connection's life, moved rather than re-created: the header deadline,
@@ -151,7 +155,7 @@ where
             }
             tokio::select! {
                 biased;
-                read = fill(&mut io, &mut buf) => match read {
+                read = fill(&mut io, &mut buf, &mut grown) => match read {
                     Ok(0) | Err(_) => return Served::Closed,
                     Ok(_) => {}
                 },
@@ -165,7 +169,7 @@ where
         let is_head = request.method() == Method::HEAD;
         let mut watching = buf.is_empty();
         if watching {
-            make_room(&mut buf);
+            grown |= make_room(&mut buf);
         }
         // In a block of its own, so the service's future is gone before the response is
         // written and the connection's state keeps room for one of the two, not both.
@@ -228,13 +232,13 @@ where
 /// Reads into `buf`. A connection with nothing buffered that has to wait for its next bytes
 /// waits without a read buffer, as nginx's and HAProxy's idle keep-alive connections do: the
 /// buffer goes back to the thread, and one is taken again once the socket is readable.
-async fn fill<IO>(io: &mut IO, buf: &mut BytesMut) -> io::Result<usize>
+async fn fill<IO>(io: &mut IO, buf: &mut BytesMut, grown: &mut bool) -> io::Result<usize>
 where
     IO: AsyncRead + ReadReady + Unpin,
 {
     std::future::poll_fn(|cx| {
         if !buf.is_empty() {
-            make_room(buf);
+            *grown |= make_room(buf);
             return tokio_util::io::poll_read_buf(Pin::new(&mut *io), cx, buf);
         }
         loop {
@@ -242,14 +246,17 @@ where
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => {
-                    give_back(std::mem::take(buf));
+                    let waiting = std::mem::take(buf);
+                    if !std::mem::take(grown) {
+                        give_back(waiting);
+                    }
                     return Poll::Pending;
                 }
             }
             if buf.capacity() == 0 {
                 *buf = spare_buffer();
             }
-            make_room(buf);
+            *grown |= make_room(buf);
             // Readiness can be stale: a read that finds nothing clears it, and the next poll
             // waits.
             match io.try_read_buf(buf) {
@@ -263,7 +270,8 @@ where
 
 /// Empty read buffers given back by waiting connections, kept by their thread for the next
 /// connection with bytes to read: an 8 KiB buffer from the allocator on every request costs
-/// more than the request's other allocations together. At most 512 KiB a thread.
+/// more than the request's other allocations together. Only buffers that never grew past
+/// `READ_BUFFER` come here, so at most 512 KiB a thread.
 const SPARE_BUFFERS: usize = 64;
 
 thread_local! {
@@ -281,6 +289,8 @@ fn spare_buffer() -> BytesMut {
 
 /// Keeps an empty buffer of at most the usual size for the next reader; any other is dropped.
 /// What it held before is never read again: a buffer's reader sees only what it read into it.
+/// The caller makes sure the buffer never grew: after a split, `capacity` shows only what is
+/// left, not the allocation behind it.
 fn give_back(buf: BytesMut) {
     if !buf.is_empty() || buf.capacity() == 0 || buf.capacity() > READ_BUFFER {
         return;
@@ -299,7 +309,9 @@ fn give_back(buf: BytesMut) {
 pub trait ReadReady {
     /// Ready once the connection looks readable; the look can be stale.
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
-    /// Reads what is there without waiting: `WouldBlock` when nothing is.
+    /// Reads what is there without waiting: `WouldBlock` when nothing is, and then the stale
+    /// readiness must be cleared, so that the next `poll_read_ready` waits (registering the
+    /// waker) instead of answering ready again: `fill` would otherwise spin.
     fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
 }
 
@@ -314,11 +326,13 @@ impl ReadReady for tokio::net::TcpStream {
 }
 
 /// Makes room for a read: `read_buf` into a full buffer would read nothing and look like the
-/// end of the stream.
-fn make_room(buf: &mut BytesMut) {
+/// end of the stream. Says whether the buffer is now larger than a fresh one: room for a head
+/// that did not fit is made by growing it.
+fn make_room(buf: &mut BytesMut) -> bool {
     if buf.capacity() - buf.len() < 1024 {
         buf.reserve(READ_BUFFER);
     }
+    buf.capacity() > READ_BUFFER
 }
 
 /// The bounds of a request head this loop takes; a head beyond them goes to hyper, which
@@ -1083,41 +1097,111 @@ mod tests {
         (client, server)
     }
 
+    /// A waker that counts its wake-ups.
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Wakes {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    impl Wakes {
+        fn count(&self) -> usize {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+
+        /// Waits, with a deadline, until the waker has been woken (by the runtime's I/O driver).
+        async fn until_woken(&self) {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while self.count() == 0 {
+                assert!(tokio::time::Instant::now() < deadline, "never woken");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    }
+
+    fn spare_count() -> usize {
+        SPARE.with(|spare| spare.borrow().len())
+    }
+
     #[tokio::test]
     async fn a_connection_waiting_for_bytes_holds_no_read_buffer() {
         let (mut client, mut server) = loopback_pair().await;
         let mut buf = BytesMut::with_capacity(READ_BUFFER);
+        let mut grown = false;
+        let wakes = std::sync::Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
         {
-            let mut read = std::pin::pin!(fill(&mut server, &mut buf));
-            assert!(poll_once(&mut read).await.is_pending());
-        }
-        assert_eq!(buf.capacity(), 0, "the buffer went back while waiting");
+            let mut read = std::pin::pin!(fill(&mut server, &mut buf, &mut grown));
+            assert!(read.as_mut().poll(&mut cx).is_pending());
+            // Had the wait not registered (stale readiness never cleared), the read would have
+            // spun until the task's budget ran out, and the budget wakes the task at once.
+            assert_eq!(wakes.count(), 0, "waiting, not spinning");
+            assert_eq!(spare_count(), 1, "the buffer went back to the thread");
 
-        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
-        let n = tokio::time::timeout(Duration::from_secs(10), fill(&mut server, &mut buf))
-            .await
-            .expect("bytes arrive")
-            .unwrap();
-        assert_eq!(&buf[..n], b"GET / HTTP/1.1\r\n");
+            client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+            wakes.until_woken().await;
+            assert!(matches!(read.as_mut().poll(&mut cx), Poll::Ready(Ok(16))));
+        }
+        assert_eq!(&buf[..], b"GET / HTTP/1.1\r\n");
+        assert_eq!(spare_count(), 0, "the kept buffer was taken again");
 
         // A part of a head already read keeps its buffer while the rest is awaited.
         {
-            let mut read = std::pin::pin!(fill(&mut server, &mut buf));
+            let mut read = std::pin::pin!(fill(&mut server, &mut buf, &mut grown));
             assert!(poll_once(&mut read).await.is_pending());
         }
         assert_eq!(&buf[..], b"GET / HTTP/1.1\r\n");
         client.write_all(b"host: a\r\n").await.unwrap();
-        tokio::time::timeout(Duration::from_secs(10), fill(&mut server, &mut buf))
-            .await
-            .expect("bytes arrive")
-            .unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            fill(&mut server, &mut buf, &mut grown),
+        )
+        .await
+        .expect("bytes arrive")
+        .unwrap();
         assert_eq!(&buf[..], b"GET / HTTP/1.1\r\nhost: a\r\n");
+        assert!(!grown);
 
         drop(client);
-        let end = tokio::time::timeout(Duration::from_secs(10), fill(&mut server, &mut buf))
-            .await
-            .expect("the close arrives");
+        let end = tokio::time::timeout(
+            Duration::from_secs(10),
+            fill(&mut server, &mut buf, &mut grown),
+        )
+        .await
+        .expect("the close arrives");
         assert_eq!(end.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_buffer_grown_for_a_large_head_is_dropped_not_kept() {
+        let (mut client, mut server) = loopback_pair().await;
+        let head = format!(
+            "GET / HTTP/1.1\r\nx-large: {}\r\n\r\n",
+            "a".repeat(3 * READ_BUFFER)
+        );
+        client.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = BytesMut::new();
+        let mut grown = false;
+        let deadline = Duration::from_secs(10);
+        while buf.len() < head.len() {
+            tokio::time::timeout(deadline, fill(&mut server, &mut buf, &mut grown))
+                .await
+                .expect("the head arrives")
+                .unwrap();
+        }
+        assert!(grown, "the head did not fit a fresh buffer");
+        // As `take` does: the head leaves, and what remains of the buffer looks small.
+        let _head = buf.split_to(buf.len()).freeze();
+        {
+            let mut read = std::pin::pin!(fill(&mut server, &mut buf, &mut grown));
+            assert!(poll_once(&mut read).await.is_pending());
+        }
+        assert_eq!(buf.capacity(), 0, "the buffer was let go while waiting");
+        assert!(!grown);
+        assert_eq!(spare_count(), 0, "and not kept for another connection");
     }
 
     #[test]
