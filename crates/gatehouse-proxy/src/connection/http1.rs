@@ -241,29 +241,27 @@ where
             *grown |= make_room(buf);
             return tokio_util::io::poll_read_buf(Pin::new(&mut *io), cx, buf);
         }
-        loop {
-            match io.poll_read_ready(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => {
-                    let waiting = std::mem::take(buf);
-                    if !std::mem::take(grown) {
-                        give_back(waiting);
-                    }
-                    return Poll::Pending;
+        let read = match io.poll_read_ready(cx) {
+            Poll::Ready(Ok(())) => {
+                if buf.capacity() == 0 {
+                    *buf = spare_buffer();
                 }
+                *grown |= make_room(buf);
+                // Through `poll_read`, not a `try_read`: tokio takes a read that did not fill the
+                // buffer as proof the socket is drained and forgets its readiness, which saves the
+                // next read a system call that would only find nothing. Readiness can be stale;
+                // a read that finds nothing waits here with the waker registered.
+                tokio_util::io::poll_read_buf(Pin::new(&mut *io), cx, buf)
             }
-            if buf.capacity() == 0 {
-                *buf = spare_buffer();
-            }
-            *grown |= make_room(buf);
-            // Readiness can be stale: a read that finds nothing clears it, and the next poll
-            // waits.
-            match io.try_read_buf(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                done => return Poll::Ready(done),
+            other => other.map_ok(|()| 0),
+        };
+        if read.is_pending() {
+            let waiting = std::mem::take(buf);
+            if !std::mem::take(grown) {
+                give_back(waiting);
             }
         }
+        read
     })
     .await
 }
@@ -307,21 +305,14 @@ fn give_back(buf: BytesMut) {
 
 /// A connection that tells when it has bytes to read without being handed a buffer.
 pub trait ReadReady {
-    /// Ready once the connection looks readable; the look can be stale.
+    /// Ready once the connection looks readable (the look can be stale: the read that follows
+    /// may wait); pending, with the waker registered, until then.
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
-    /// Reads what is there without waiting: `WouldBlock` when nothing is, and then the stale
-    /// readiness must be cleared, so that the next `poll_read_ready` waits (registering the
-    /// waker) instead of answering ready again: `fill` would otherwise spin.
-    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize>;
 }
 
 impl ReadReady for tokio::net::TcpStream {
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         tokio::net::TcpStream::poll_read_ready(self, cx)
-    }
-
-    fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        tokio::net::TcpStream::try_read_buf(self, buf)
     }
 }
 
