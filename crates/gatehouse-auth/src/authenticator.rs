@@ -314,10 +314,6 @@ impl Authenticator {
             }
             self.inner.cache_misses.inc();
         }
-        // Visible ASCII (`bearer_token` checked it), so always UTF-8.
-        let token = std::str::from_utf8(token).map_err(|_| {
-            Rejection::MalformedRequest("Authorization header is not visible ASCII")
-        })?;
         let parsed = crate::token::parse(token)?;
         let index = parsed
             .claims

@@ -21,6 +21,7 @@ mod claims;
 mod config;
 mod fetch;
 mod issue;
+mod jose;
 mod keys;
 mod metrics;
 mod policy;

@@ -1,0 +1,218 @@
+//! The JOSE header of a compact JWS, read member by member into only what gatehouse acts on.
+//!
+//! A generic JSON map would allocate every name and value and then be searched once per member
+//! of interest; this reader looks at each name once, borrows strings from the decoded header and
+//! skips the values it does not need.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserializer;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// Header parameters that would let the token choose its own key, or demand semantics we do not
+/// implement; any of them refuses the token, whatever its value (`"jwk": null` included).
+pub(crate) const FORBIDDEN_PARAMS: [&str; 6] = ["jwk", "jku", "x5u", "x5c", "crit", "b64"];
+
+/// Parameters of encrypted tokens (JWE), which are never accepted.
+const ENCRYPTION_PARAMS: [&str; 2] = ["enc", "zip"];
+
+/// What the header says about the members gatehouse reads.
+#[derive(Debug, Default)]
+pub(crate) struct JoseHeader<'de> {
+    /// `alg`, when present.
+    pub alg: Option<Member<'de>>,
+    /// `kid`, when present.
+    pub kid: Option<Member<'de>>,
+    /// The first forbidden parameter present, if any.
+    pub forbidden: Option<&'static str>,
+    /// Whether an encryption parameter is present.
+    pub encryption: bool,
+    /// Whether `alg` or `kid` appears twice: RFC 7515 lets a parser refuse that or take the last,
+    /// and refusing leaves no doubt about which key and algorithm were meant.
+    pub duplicate: bool,
+}
+
+/// The value of a header member: a string or anything else (only its kind matters then).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Member<'de> {
+    /// A JSON string, borrowed unless it had escapes.
+    Str(Cow<'de, str>),
+    /// Any other JSON value.
+    Other,
+}
+
+impl<'de> JoseHeader<'de> {
+    /// Reads a header, which must be a single JSON object.
+    pub(crate) fn from_slice(json: &'de [u8]) -> Result<Self, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_slice(json);
+        let header = deserializer.deserialize_map(HeaderVisitor)?;
+        deserializer.end()?;
+        Ok(header)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = JoseHeader<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut header = JoseHeader::default();
+        // JSON names are strings, so a name is never `Member::Other`.
+        while let Some(name) = map.next_key::<Member<'de>>()? {
+            let name = match &name {
+                Member::Str(name) => name.as_ref(),
+                Member::Other => "",
+            };
+            let slot = match name {
+                "alg" => &mut header.alg,
+                "kid" => &mut header.kid,
+                other => {
+                    if let Some(param) = FORBIDDEN_PARAMS.iter().find(|p| **p == other) {
+                        header.forbidden.get_or_insert(param);
+                    }
+                    header.encryption |= ENCRYPTION_PARAMS.contains(&other);
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            header.duplicate |= slot.is_some();
+            *slot = Some(map.next_value::<Member<'de>>()?);
+        }
+        Ok(header)
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Member<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(MemberVisitor)
+    }
+}
+
+struct MemberVisitor;
+
+impl<'de> Visitor<'de> for MemberVisitor {
+    type Value = Member<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Member::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Member::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Member::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Member::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Member::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Member::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Member::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Member::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Member::Other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> JoseHeader<'_> {
+        JoseHeader::from_slice(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn reads_alg_and_kid_borrowed_and_skips_the_rest() {
+        let h = read(r#"{"typ":"JWT","alg":"RS256","x":{"a":[1,{"b":null}]},"kid":"k1"}"#);
+        assert_eq!(h.alg, Some(Member::Str(Cow::Borrowed("RS256"))));
+        assert!(matches!(h.kid, Some(Member::Str(Cow::Borrowed("k1")))));
+        assert!(h.forbidden.is_none() && !h.encryption && !h.duplicate);
+    }
+
+    #[test]
+    fn unescapes_names_and_values() {
+        // `\u0061lg` is `alg`: a name spelled with escapes is the same name.
+        let h = read(r#"{"\u0061lg":"RS256","kid":"a\/b"}"#);
+        assert_eq!(h.alg, Some(Member::Str(Cow::Borrowed("RS256"))));
+        assert_eq!(h.kid, Some(Member::Str(Cow::Owned("a/b".to_owned()))));
+        assert_eq!(read(r#"{"j\u0077k":1}"#).forbidden, Some("jwk"));
+    }
+
+    #[test]
+    fn a_forbidden_or_encryption_member_counts_whatever_its_value() {
+        for value in ["null", "false", "0", "\"\"", "[]", "{}"] {
+            let json = format!(r#"{{"alg":"RS256","jwk":{value}}}"#);
+            assert_eq!(read(&json).forbidden, Some("jwk"), "{json}");
+            let json = format!(r#"{{"alg":"RS256","zip":{value}}}"#);
+            assert!(read(&json).encryption, "{json}");
+        }
+        assert_eq!(read(r#"{"x5c":[],"crit":[]}"#).forbidden, Some("x5c"));
+    }
+
+    #[test]
+    fn values_other_than_strings_are_told_apart() {
+        for value in [
+            "null",
+            "true",
+            "-1",
+            "1.5",
+            "18446744073709551615",
+            "[\"RS256\"]",
+            "{}",
+        ] {
+            let json = format!(r#"{{"alg":{value}}}"#);
+            assert_eq!(read(&json).alg, Some(Member::Other), "{json}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_alg_or_kid_is_flagged_and_other_repeats_are_not() {
+        assert!(read(r#"{"alg":"RS256","alg":"HS256"}"#).duplicate);
+        assert!(read(r#"{"kid":"a","alg":"RS256","kid":"b"}"#).duplicate);
+        assert!(!read(r#"{"alg":"RS256","typ":"JWT","typ":"JWT"}"#).duplicate);
+    }
+
+    #[test]
+    fn anything_but_one_object_is_an_error() {
+        for json in [
+            "[]",
+            "\"alg\"",
+            "null",
+            r#"{"alg":"RS256"} {}"#,
+            r#"{"alg":"RS256""#,
+            "",
+        ] {
+            assert!(JoseHeader::from_slice(json.as_bytes()).is_err(), "{json}");
+        }
+        assert!(JoseHeader::from_slice(br#" {"alg":"RS256"} "#).is_ok());
+    }
+}
