@@ -585,7 +585,9 @@ where
     let framing = if bodyless {
         Framing::None
     } else if let Some(length) = declared.or_else(|| body.size_hint().exact()) {
-        let _ = write!(out, "content-length: {length}\r\n");
+        out.extend_from_slice(b"content-length: ");
+        crate::headers::push_decimal(out, length);
+        out.extend_from_slice(b"\r\n");
         Framing::Length(length)
     } else {
         out.extend_from_slice(b"transfer-encoding: chunked\r\n");

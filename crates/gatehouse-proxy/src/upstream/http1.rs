@@ -197,7 +197,7 @@ fn encode_head(
         RequestFraming::None => {}
         RequestFraming::Length(n) => {
             head.extend_from_slice(b"content-length: ");
-            head.extend_from_slice(n.to_string().as_bytes());
+            crate::headers::push_decimal(&mut head, n);
             head.extend_from_slice(b"\r\n");
         }
         RequestFraming::Chunked => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
