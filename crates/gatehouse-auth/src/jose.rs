@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserializer;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 
 /// Header parameters that would let the token choose its own key, or demand semantics we do not
 /// implement; any of them refuses the token, whatever its value (`"jwk": null` included).
@@ -33,7 +33,9 @@ pub(crate) struct JoseHeader<'de> {
     pub duplicate: bool,
 }
 
-/// The value of a header member: a string or anything else (only its kind matters then).
+/// The value of a header member: a string or anything else (only its kind matters then). Every
+/// value is read through this type, even those gatehouse ignores, so that the whole header is
+/// valid JSON by serde_json's rules.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Member<'de> {
     /// A JSON string, borrowed unless it had escapes.
@@ -77,7 +79,9 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                         header.forbidden.get_or_insert(param);
                     }
                     header.encryption |= ENCRYPTION_PARAMS.contains(&other);
-                    map.next_value::<IgnoredAny>()?;
+                    // Read, not skipped: skipping would let invalid UTF-8, lone surrogates,
+                    // numbers out of range and unbounded nesting through.
+                    map.next_value::<Member<'de>>()?;
                     continue;
                 }
             };
@@ -132,12 +136,12 @@ impl<'de> Visitor<'de> for MemberVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Member<'de>>()?.is_some() {}
         Ok(Member::Other)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        while map.next_entry::<Member<'de>, Member<'de>>()?.is_some() {}
         Ok(Member::Other)
     }
 }
@@ -214,5 +218,36 @@ mod tests {
             assert!(JoseHeader::from_slice(json.as_bytes()).is_err(), "{json}");
         }
         assert!(JoseHeader::from_slice(br#" {"alg":"RS256"} "#).is_ok());
+    }
+
+    #[test]
+    fn members_it_ignores_must_still_be_valid_json() {
+        let deep = format!(
+            r#"{{"alg":"RS256","x":{}{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let mut bad_utf8 = br#"{"alg":"RS256","typ":""#.to_vec();
+        bad_utf8.extend_from_slice(b"\xff\"}");
+        for json in [
+            br#"{"alg":"RS256","x":"\ud800"}"#.to_vec(),
+            br#"{"alg":"RS256","x":1e400}"#.to_vec(),
+            br#"{"alg":"RS256","x":[{"y":"\udfff"}]}"#.to_vec(),
+            br#"{"alg":["RS256",1e999]}"#.to_vec(),
+            deep.into_bytes(),
+            bad_utf8,
+        ] {
+            assert!(
+                JoseHeader::from_slice(&json).is_err(),
+                "{}",
+                String::from_utf8_lossy(&json)
+            );
+        }
+        let nested = format!(
+            r#"{{"alg":"RS256","x":{}{}}}"#,
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert!(JoseHeader::from_slice(nested.as_bytes()).is_ok());
     }
 }
