@@ -270,6 +270,12 @@ fi
 GATEHOUSE="$ROOT/target/release/gatehouse"
 HELPER="$ROOT/target/release/gatehouse-bench"
 [[ -x "$GATEHOUSE" && -x "$HELPER" ]] || die "release binaries missing (run without --no-build)"
+revision() {
+  echo "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- crates 2>/dev/null || echo ' (with uncommitted changes)')"
+}
+# Taken now, with the binaries: a commit made while the run is under way must not relabel them.
+REVISION=$(revision)
+BUILT=$(date -u -r "$GATEHOUSE" '+%Y-%m-%d %H:%M')
 
 # Every process needs a descriptor per connection (the idle scenario opens IDLE_CONNS at once).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -555,6 +561,8 @@ STAMP=$(date -u +%Y-%m-%d-%H%M)
 ((INSTRUCTIONS)) && OUT=${OUT:-$BENCH/results/$STAMP-instructions.md}
 OUT=${OUT:-$BENCH/results/$STAMP.md}
 mkdir -p "$(dirname "$OUT")"
+MOVED=""
+[[ "$(revision)" == "$REVISION" ]] || MOVED="; the tree was at $(revision) by the end of the run"
 version_of() { node -e "console.log(require('$BENCH/node-gateway/node_modules/$1/package.json').version)"; }
 {
   echo "# gatehouse benchmark, $(date -u '+%Y-%m-%d %H:%M') UTC"
@@ -565,7 +573,7 @@ version_of() { node -e "console.log(require('$BENCH/node-gateway/node_modules/$1
   echo "|---|---|"
   echo "| machine | $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM |"
   echo "| kernel | $(uname -sr) |"
-  echo "| gatehouse | $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- crates || echo ' (with uncommitted changes)'), $(rustc --version 2>/dev/null || echo rustc) |"
+  echo "| gatehouse | $REVISION when the run started (binary built $BUILT UTC$MOVED), $(rustc --version 2>/dev/null || echo rustc) |"
   echo "| nginx | $(nginx -v 2>&1 | sed 's|nginx version: ||') |"
   echo "| HAProxy | $(haproxy -v | head -n 1 | awk '{ print $3 }') |"
   echo "| Node gateway | node $(node --version), express $(version_of express), jsonwebtoken $(version_of jsonwebtoken), http-proxy-middleware $(version_of http-proxy-middleware) |"
