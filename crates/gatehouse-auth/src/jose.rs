@@ -2,7 +2,7 @@
 //!
 //! A generic JSON map would allocate every name and value and then be searched once per member
 //! of interest; this reader looks at each name once, borrows strings from the decoded header and
-//! skips the values it does not need.
+//! keeps none of the values it does not need (it still reads them, so they must be valid JSON).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,7 +12,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 
 /// Header parameters that would let the token choose its own key, or demand semantics we do not
 /// implement; any of them refuses the token, whatever its value (`"jwk": null` included).
-pub(crate) const FORBIDDEN_PARAMS: [&str; 6] = ["jwk", "jku", "x5u", "x5c", "crit", "b64"];
+const FORBIDDEN_PARAMS: [&str; 6] = ["jwk", "jku", "x5u", "x5c", "crit", "b64"];
 
 /// Parameters of encrypted tokens (JWE), which are never accepted.
 const ENCRYPTION_PARAMS: [&str; 2] = ["enc", "zip"];
@@ -76,7 +76,7 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                 "kid" => &mut header.kid,
                 other => {
                     if let Some(param) = FORBIDDEN_PARAMS.iter().find(|p| **p == other) {
-                        header.forbidden.get_or_insert(param);
+                        header.forbidden.get_or_insert(*param);
                     }
                     header.encryption |= ENCRYPTION_PARAMS.contains(&other);
                     // Read, not skipped: skipping would let invalid UTF-8, lone surrogates,
