@@ -1090,27 +1090,31 @@ mod tests {
         (client, server)
     }
 
-    /// A waker that counts its wake-ups.
-    struct Wakes(std::sync::atomic::AtomicUsize);
+    /// A waker that counts its wake-ups and lets a test await the first one.
+    #[derive(Default)]
+    struct Wakes {
+        count: std::sync::atomic::AtomicUsize,
+        woken: tokio::sync::Notify,
+    }
 
     impl std::task::Wake for Wakes {
         fn wake(self: std::sync::Arc<Self>) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // `notify_one` stores a permit, so a wake-up before the test awaits is not lost.
+            self.woken.notify_one();
         }
     }
 
     impl Wakes {
         fn count(&self) -> usize {
-            self.0.load(std::sync::atomic::Ordering::SeqCst)
+            self.count.load(std::sync::atomic::Ordering::SeqCst)
         }
 
         /// Waits, with a deadline, until the waker has been woken (by the runtime's I/O driver).
         async fn until_woken(&self) {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-            while self.count() == 0 {
-                assert!(tokio::time::Instant::now() < deadline, "never woken");
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
+            tokio::time::timeout(Duration::from_secs(10), self.woken.notified())
+                .await
+                .expect("never woken");
         }
     }
 
@@ -1123,7 +1127,7 @@ mod tests {
         let (mut client, mut server) = loopback_pair().await;
         let mut buf = BytesMut::with_capacity(READ_BUFFER);
         let mut grown = false;
-        let wakes = std::sync::Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
+        let wakes = std::sync::Arc::new(Wakes::default());
         let waker = std::task::Waker::from(wakes.clone());
         let mut cx = Context::from_waker(&waker);
         {
