@@ -15,16 +15,22 @@ pub(crate) fn is_bare(byte: u8) -> bool {
 }
 
 /// Appends the encoding of `value` to `out`.
-pub(crate) fn encode_into(value: &str, out: &mut String) {
-    for &byte in value.as_bytes() {
-        if is_bare(byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+pub(crate) fn encode_into(value: &str, out: &mut Vec<u8>) {
+    let mut rest = value.as_bytes();
+    // Runs of bare bytes are copied whole: most values have no byte to escape at all.
+    while let Some(at) = rest.iter().position(|&byte| !is_bare(byte)) {
+        let (bare, escaped) = rest.split_at(at);
+        out.extend_from_slice(bare);
+        if let Some((&byte, after)) = escaped.split_first() {
+            out.extend_from_slice(&[
+                b'%',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0x0f)],
+            ]);
+            rest = after;
         }
     }
+    out.extend_from_slice(rest);
 }
 
 /// Decodes one value. Escapes of either hex case are accepted, as is an escape of a bare byte
@@ -66,9 +72,9 @@ mod tests {
     use super::*;
 
     fn enc(value: &str) -> String {
-        let mut out = String::new();
+        let mut out = Vec::new();
         encode_into(value, &mut out);
-        out
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
