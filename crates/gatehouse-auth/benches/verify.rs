@@ -7,7 +7,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gatehouse_auth::{
-    AuthOptions, Authenticator, ClaimMapping, ClaimMappingConfig, ProviderConfig, RoutePolicy,
+    AuthOptions, Authenticator, ClaimMapping, ClaimMappingConfig, Claims, ProviderConfig,
+    RoutePolicy,
 };
 use gatehouse_testkit::idp::{TestKey, bearer, claims, token};
 
@@ -65,11 +66,13 @@ fn claim_mapping(c: &mut Criterion) {
     let config: ClaimMappingConfig =
         serde_json::from_value(serde_json::json!({ "preset": "keycloak" })).unwrap();
     let mapping = ClaimMapping::from_config(&config);
-    let claims = serde_json::json!({
+    let payload = serde_json::json!({
         "iss": ISSUER, "sub": "user-42", "email": "user42@example.com",
         "realm_access": { "roles": ["buyer", "reviewer", "beta"] },
         "scope": "openid profile orders:read orders:create users:read",
-    });
+    })
+    .to_string();
+    let claims = Claims::parse(payload.as_bytes()).unwrap();
     c.bench_function("claim_mapping/keycloak", |b| {
         b.iter(|| mapping.identity(ISSUER, black_box(&claims)))
     });

@@ -21,6 +21,7 @@ use crate::fetch::{FetchError, Fetcher, HttpClientOptions};
 use crate::issue::ConfigIssue;
 use crate::keys::{KeyError, KeySet};
 use crate::metrics::{CacheLabels, LoadedAt, Metrics, ReasonLabels};
+use crate::payload::Claim;
 use crate::policy::{AuthMode, RoutePolicy};
 use crate::provider::{Endpoint, Provider, Remote};
 use crate::rejection::Rejection;
@@ -314,11 +315,12 @@ impl Authenticator {
             }
             self.inner.cache_misses.inc();
         }
-        let parsed = crate::token::parse(token)?;
+        let mut payload = Vec::new();
+        let parsed = crate::token::parse(token, &mut payload)?;
         let index = parsed
             .claims
             .get("iss")
-            .and_then(serde_json::Value::as_str)
+            .and_then(Claim::as_str)
             .and_then(|iss| self.inner.by_issuer.get(iss))
             .copied()
             .ok_or(Rejection::WrongIssuer)?;

@@ -3,7 +3,8 @@
 use std::fmt;
 
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+
+use crate::payload::{Claim, Claims};
 
 /// Most segments a path may have; real providers nest two or three levels deep.
 const MAX_SEGMENTS: usize = 16;
@@ -97,10 +98,11 @@ impl ClaimPath {
     }
 
     /// The value at this path in `claims`, if every segment names a member of an object.
-    pub fn lookup<'a>(&self, claims: &'a Value) -> Option<&'a Value> {
-        self.segments
-            .iter()
-            .try_fold(claims, |value, segment| value.as_object()?.get(segment))
+    pub fn lookup<'c, 'a>(&self, claims: &'c Claims<'a>) -> Option<&'c Claim<'a>> {
+        let (first, rest) = self.segments.split_first()?;
+        rest.iter().try_fold(claims.get(first)?, |value, segment| {
+            value.as_object()?.get(segment)
+        })
     }
 }
 
@@ -183,20 +185,25 @@ mod tests {
 
     #[test]
     fn looks_up_nested_values_and_literal_dotted_names() {
-        let claims = json!({
+        let text = json!({
             "realm_access": { "roles": ["a", "b"] },
             "https://example.com/roles": ["x"],
             "realm_access.roles": "decoy",
-        });
+        })
+        .to_string();
+        let claims = Claims::parse(text.as_bytes()).unwrap();
+        let strings = |items: &[&'static str]| {
+            Claim::Array(items.iter().map(|s| Claim::String((*s).into())).collect())
+        };
         let nested = ClaimPath::parse("realm_access.roles").ok();
         let literal = ClaimPath::parse("[\"https://example.com/roles\"]").ok();
         assert_eq!(
             nested.and_then(|p| p.lookup(&claims).cloned()),
-            Some(json!(["a", "b"]))
+            Some(strings(&["a", "b"]))
         );
         assert_eq!(
             literal.and_then(|p| p.lookup(&claims).cloned()),
-            Some(json!(["x"]))
+            Some(strings(&["x"]))
         );
         let missing = ClaimPath::parse("realm_access.roles.deeper").ok();
         assert_eq!(missing.and_then(|p| p.lookup(&claims).cloned()), None);

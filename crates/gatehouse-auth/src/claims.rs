@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use gatehouse_context::Identity;
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::claim_path::ClaimPath;
 use crate::issue::ConfigIssue;
+use crate::payload::{Claim, Claims};
 
 /// Most roles or permissions kept from one token; a token is at most a few KiB anyway.
 const MAX_VALUES: usize = 256;
@@ -155,10 +155,10 @@ impl ClaimMapping {
     }
 
     /// Builds the identity; `None` when the subject claim is missing or not a non-empty string.
-    pub fn identity(&self, issuer: &str, claims: &Value) -> Option<Identity> {
+    pub fn identity(&self, issuer: &str, claims: &Claims<'_>) -> Option<Identity> {
         let subject = match self.subject.lookup(claims)? {
-            Value::String(s) if !s.is_empty() => s.clone(),
-            Value::Number(n) => n.to_string(),
+            Claim::String(s) if !s.is_empty() => s.to_string(),
+            Claim::Number(n) => n.to_string(),
             _ => return None,
         };
         let email = self
@@ -166,7 +166,7 @@ impl ClaimMapping {
             .iter()
             .find_map(|path| {
                 path.lookup(claims)
-                    .and_then(Value::as_str)
+                    .and_then(Claim::as_str)
                     .filter(|s| !s.is_empty())
             })
             .map(str::to_owned);
@@ -189,7 +189,7 @@ impl ClaimMapping {
 /// Values of every path, from arrays of strings or space-delimited strings, de-duplicated in order.
 /// Collection stops one past `MAX_VALUES`: that bounds the work, and the surplus value makes the
 /// context contract refuse the identity instead of silently forwarding a truncated list.
-fn collect_values(paths: &[ClaimPath], claims: &Value) -> Vec<String> {
+fn collect_values(paths: &[ClaimPath], claims: &Claims<'_>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |value: &str| {
         if !value.is_empty() && out.len() <= MAX_VALUES && !out.iter().any(|v| v == value) {
@@ -198,8 +198,8 @@ fn collect_values(paths: &[ClaimPath], claims: &Value) -> Vec<String> {
     };
     for path in paths {
         match path.lookup(claims) {
-            Some(Value::String(s)) => s.split_ascii_whitespace().for_each(&mut push),
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(&mut push),
+            Some(Claim::String(s)) => s.split_ascii_whitespace().for_each(&mut push),
+            Some(Claim::Array(items)) => items.iter().filter_map(Claim::as_str).for_each(&mut push),
             _ => {}
         }
     }
@@ -207,30 +207,36 @@ fn collect_values(paths: &[ClaimPath], claims: &Value) -> Vec<String> {
 }
 
 /// A scalar claim as text; arrays of scalars are joined with `,`; objects are not mapped.
-fn scalar_text(value: &Value) -> Option<String> {
+fn scalar_text(value: &Claim<'_>) -> Option<String> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Array(items) => {
+        Claim::String(s) => Some(s.to_string()),
+        Claim::Number(n) => Some(n.to_string()),
+        Claim::Bool(b) => Some(b.to_string()),
+        Claim::Array(items) => {
             let parts: Option<Vec<String>> = items
                 .iter()
                 .map(|item| match item {
-                    Value::Array(_) | Value::Object(_) => None,
+                    Claim::Array(_) | Claim::Object(_) => None,
                     other => scalar_text(other),
                 })
                 .collect();
             parts.map(|p| p.join(","))
         }
-        Value::Null | Value::Object(_) => None,
+        Claim::Null | Claim::Object(_) => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
+
+    /// Maps `claims` as a token's payload carrying them would be mapped.
+    fn map(m: &ClaimMapping, issuer: &str, claims: &Value) -> Option<Identity> {
+        let text = claims.to_string();
+        m.identity(issuer, &Claims::parse(text.as_bytes()).unwrap())
+    }
 
     fn mapping(yaml_like: Value) -> ClaimMapping {
         let config: ClaimMappingConfig = serde_json::from_value(yaml_like).unwrap();
@@ -245,7 +251,7 @@ mod tests {
             "realm_access": { "roles": ["admin", "user"] },
             "scope": "openid orders:read  orders:write",
         });
-        let id = m.identity("https://kc", &claims).unwrap();
+        let id = map(&m, "https://kc", &claims).unwrap();
         assert_eq!(id.subject, "u1");
         assert_eq!(id.email.as_deref(), Some("u@x.io"));
         assert_eq!(id.roles, ["admin", "user"]);
@@ -267,7 +273,7 @@ mod tests {
             "scope": "read:a openid",
             "org_id": "org_9",
         });
-        let id = m.identity("https://t.auth0.com/", &claims).unwrap();
+        let id = map(&m, "https://t.auth0.com/", &claims).unwrap();
         assert_eq!(id.roles, ["editor"]);
         assert_eq!(id.permissions, ["read:a", "write:a", "openid"]);
         assert_eq!(id.attributes.get("org").map(String::as_str), Some("org_9"));
@@ -276,12 +282,12 @@ mod tests {
     #[test]
     fn okta_and_entra_presets() {
         let okta = mapping(json!({ "preset": "okta" }));
-        let id = okta
-            .identity(
-                "o",
-                &json!({ "sub": "s", "groups": ["g1"], "scp": ["a", "b"] }),
-            )
-            .unwrap();
+        let id = map(
+            &okta,
+            "o",
+            &json!({ "sub": "s", "groups": ["g1"], "scp": ["a", "b"] }),
+        )
+        .unwrap();
         assert_eq!(
             (id.roles, id.permissions),
             (vec!["g1".to_owned()], vec!["a".into(), "b".into()])
@@ -292,7 +298,7 @@ mod tests {
             "sub": "pairwise", "oid": "0000-1111", "tid": "tenant-1",
             "preferred_username": "user@contoso.com", "roles": ["Reader"], "scp": "User.Read",
         });
-        let id = entra.identity("e", &claims).unwrap();
+        let id = map(&entra, "e", &claims).unwrap();
         assert_eq!(id.subject, "0000-1111");
         assert_eq!(id.email.as_deref(), Some("user@contoso.com"));
         assert_eq!(id.roles, ["Reader"]);
@@ -306,17 +312,12 @@ mod tests {
     #[test]
     fn missing_optional_claims_are_empty_and_missing_subject_is_none() {
         let m = mapping(json!({ "preset": "keycloak", "attributes": { "team": "team" } }));
-        let id = m
-            .identity("i", &json!({ "sub": "u", "realm_access": "weird" }))
-            .unwrap();
+        let id = map(&m, "i", &json!({ "sub": "u", "realm_access": "weird" })).unwrap();
         assert!(id.roles.is_empty() && id.permissions.is_empty() && id.attributes.is_empty());
         assert_eq!(id.email, None);
-        assert!(m.identity("i", &json!({ "email": "x" })).is_none());
-        assert!(m.identity("i", &json!({ "sub": "" })).is_none());
-        assert!(
-            m.identity("i", &json!({ "sub": { "nested": 1 } }))
-                .is_none()
-        );
+        assert!(map(&m, "i", &json!({ "email": "x" })).is_none());
+        assert!(map(&m, "i", &json!({ "sub": "" })).is_none());
+        assert!(map(&m, "i", &json!({ "sub": { "nested": 1 } })).is_none());
     }
 
     #[test]
@@ -327,7 +328,7 @@ mod tests {
             "roles": ["groups", "extra.roles"],
         }));
         let claims = json!({ "uid": 42, "groups": ["a", "b"], "extra": { "roles": "b c" } });
-        let id = m.identity("i", &claims).unwrap();
+        let id = map(&m, "i", &claims).unwrap();
         assert_eq!(id.subject, "42");
         assert_eq!(id.roles, ["a", "b", "c"]);
     }

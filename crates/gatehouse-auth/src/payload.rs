@@ -1,0 +1,252 @@
+//! A token's payload, read once into claims borrowed from the decoded bytes.
+//!
+//! A `serde_json::Value` allocates every name and string, sorts the members into a tree, is
+//! searched about ten times and then dropped. These claims keep the members in their order,
+//! borrow every string that has no escapes, and find a name by scanning from the end, so the
+//! last of a repeated name wins, as it did with a map (RFC 7519 §4 lets a parser take the last).
+//! Every value is still read in full, so the payload must be valid JSON by serde_json's rules,
+//! nesting limit included.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserializer;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde_json::Number;
+
+/// A JSON value of a token's payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim<'a> {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as serde_json reads it.
+    Number(Number),
+    /// A string, borrowed unless it had escapes.
+    String(Cow<'a, str>),
+    /// An array.
+    Array(Vec<Claim<'a>>),
+    /// An object.
+    Object(Claims<'a>),
+}
+
+impl<'a> Claim<'a> {
+    /// The text, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Claim::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The members, if this is an object.
+    pub fn as_object(&self) -> Option<&Claims<'a>> {
+        match self {
+            Claim::Object(object) => Some(object),
+            _ => None,
+        }
+    }
+}
+
+/// A JSON object of a token's payload (the payload itself is one): its members in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Claims<'a> {
+    members: Vec<(Cow<'a, str>, Claim<'a>)>,
+}
+
+impl<'a> Claims<'a> {
+    /// Reads a payload, which must be a single JSON object.
+    pub fn parse(json: &'a [u8]) -> Result<Self, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_slice(json);
+        let claims = deserializer.deserialize_map(ObjectVisitor)?;
+        deserializer.end()?;
+        Ok(claims)
+    }
+
+    /// The member called `name`; the last one when the name is repeated.
+    pub fn get(&self, name: &str) -> Option<&Claim<'a>> {
+        self.members
+            .iter()
+            .rev()
+            .find(|(member, _)| member == name)
+            .map(|(_, value)| value)
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Claim<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ClaimVisitor)
+    }
+}
+
+struct ClaimVisitor;
+
+impl<'de> Visitor<'de> for ClaimVisitor {
+    type Value = Claim<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Claim::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Claim::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Claim::Number(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Claim::Number(v.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // What `serde_json::Value` does: serde_json never produces a non-finite number.
+        Ok(Number::from_f64(v).map_or(Claim::Null, Claim::Number))
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Claim::String(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Claim::String(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Claim::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        ObjectVisitor.visit_map(map).map(Claim::Object)
+    }
+}
+
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Claims<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::new();
+        // A name is read as a claim too: `Cow`'s own `Deserialize` would always copy it.
+        while let Some((name, value)) = map.next_entry::<Claim<'de>, Claim<'de>>()? {
+            let Claim::String(name) = name else {
+                return Err(de::Error::custom("a member name that is not a string"));
+            };
+            members.push((name, value));
+        }
+        Ok(Claims { members })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// The same payload as a `serde_json::Value`, for comparing the two readers.
+    fn to_value(claim: &Claim<'_>) -> Value {
+        match claim {
+            Claim::Null => Value::Null,
+            Claim::Bool(b) => Value::Bool(*b),
+            Claim::Number(n) => Value::Number(n.clone()),
+            Claim::String(s) => Value::String(s.to_string()),
+            Claim::Array(items) => Value::Array(items.iter().map(to_value).collect()),
+            Claim::Object(object) => {
+                // Inserted in order, so the last of a repeated name wins, as in the map.
+                let mut map = serde_json::Map::new();
+                for (name, value) in &object.members {
+                    map.insert(name.to_string(), to_value(value));
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    #[test]
+    fn reads_what_serde_json_reads() {
+        for json in [
+            r#"{}"#,
+            r#"{"sub":"u","n":-1,"u":18446744073709551615,"f":1.5e3,"b":true,"z":null}"#,
+            r#"{"a":[1,"x",[],{},{"b":[null,false]}],"o":{"p":{"q":"r"}}}"#,
+            r#"{"esc\u0061ped":"a\/b\n\u00e9\ud83d\ude00","e":""}"#,
+            r#"{"dup":1,"other":2,"dup":"last"}"#,
+            r#"  {"ws" : [ 1 , 2 ] }  "#,
+        ] {
+            let ours = Claims::parse(json.as_bytes()).unwrap();
+            let theirs: Value = serde_json::from_str(json).unwrap();
+            assert_eq!(to_value(&Claim::Object(ours)), theirs, "{json}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_serde_json_refuses() {
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        for json in [
+            &b"[]"[..],
+            b"\"text\"",
+            b"1",
+            b"null",
+            b"{",
+            b"{\"a\":1,}",
+            b"{\"a\":1} x",
+            b"{\"a\":1}{}",
+            b"{a:1}",
+            b"{\"a\":\"\xff\"}",
+            b"{\"\xc3\":1}",
+            b"{\"a\":\"\\ud800\"}",
+            b"{\"a\":1e999}",
+            b"{\"a\":NaN}",
+            b"{\"a\":\"\\x\"}",
+            deep.as_bytes(),
+        ] {
+            // What the map this reader replaced refused.
+            assert!(
+                serde_json::from_slice::<serde_json::Map<String, Value>>(json).is_err(),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+            assert!(
+                Claims::parse(json).is_err(),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
+    }
+
+    #[test]
+    fn borrows_strings_without_escapes_and_takes_the_last_of_a_repeated_name() {
+        let claims = Claims::parse(br#"{"sub":"alice","sub":"bob","e":"a\/b"}"#).unwrap();
+        assert!(matches!(
+            claims.get("sub"),
+            Some(Claim::String(Cow::Borrowed("bob")))
+        ));
+        assert_eq!(claims.get("e").and_then(Claim::as_str), Some("a/b"));
+        assert_eq!(claims.get("missing"), None);
+        let nested = Claims::parse(br#"{"o":{"k":[1]}}"#).unwrap();
+        let inner = nested.get("o").and_then(Claim::as_object).unwrap();
+        assert_eq!(
+            inner.get("k"),
+            Some(&Claim::Array(vec![Claim::Number(1.into())]))
+        );
+        assert_eq!(
+            to_value(&Claim::Object(nested)),
+            json!({ "o": { "k": [1] } })
+        );
+    }
+}
