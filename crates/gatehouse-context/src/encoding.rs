@@ -21,14 +21,15 @@ pub(crate) fn encode_into(value: &str, out: &mut Vec<u8>) {
     while let Some(at) = rest.iter().position(|&byte| !is_bare(byte)) {
         let (bare, escaped) = rest.split_at(at);
         out.extend_from_slice(bare);
-        if let Some((&byte, after)) = escaped.split_first() {
-            out.extend_from_slice(&[
-                b'%',
-                HEX[usize::from(byte >> 4)],
-                HEX[usize::from(byte & 0x0f)],
-            ]);
-            rest = after;
-        }
+        let Some((&byte, after)) = escaped.split_first() else {
+            break;
+        };
+        out.extend_from_slice(&[
+            b'%',
+            HEX[usize::from(byte >> 4)],
+            HEX[usize::from(byte & 0x0f)],
+        ]);
+        rest = after;
     }
     out.extend_from_slice(rest);
 }

@@ -64,6 +64,8 @@ impl EncodedContext {
                 limit: MAX_CONTEXT_BYTES,
             });
         }
+        // Kept with the token in the cache: no spare capacity (a value with escapes grew it).
+        out.buf.shrink_to_fit();
         let lines = Bytes::from(out.buf);
         let headers = out
             .values
@@ -132,22 +134,41 @@ impl Lines {
     }
 }
 
-/// Room for the lines when nothing needs escaping: one allocation in the usual case.
+/// The length of the lines when no value needs escaping, so the usual identity takes one
+/// allocation and leaves no slack in the cache. It is computed before the limits are checked,
+/// so it is capped at what the contract allows: the values' limit plus the seven names and
+/// separators, which take under 256 bytes.
 fn estimate(identity: &Identity) -> usize {
-    let list = |items: &[String]| items.iter().map(|i| i.len() + 1).sum::<usize>();
-    let names: usize = names::ALL.iter().map(|n| n.len() + 4).sum();
-    names
-        + CONTRACT_VERSION.len()
-        + identity.subject.len()
-        + identity.issuer.len()
-        + identity.email.as_ref().map_or(0, String::len)
-        + list(&identity.roles)
-        + list(&identity.permissions)
-        + identity
+    fn line(name: &str, value: usize) -> usize {
+        name.len() + ": \r\n".len() + value
+    }
+    /// Items and the commas between them.
+    fn joined(lengths: impl Iterator<Item = usize>) -> usize {
+        let (sum, count) =
+            lengths.fold((0usize, 0usize), |(sum, count), len| (sum + len, count + 1));
+        sum + count.saturating_sub(1)
+    }
+    let mut total = line(names::VERSION, CONTRACT_VERSION.len())
+        + line(names::ID, identity.subject.len())
+        + line(names::ISSUER, identity.issuer.len());
+    if let Some(email) = &identity.email {
+        total += line(names::EMAIL, email.len());
+    }
+    if !identity.roles.is_empty() {
+        total += line(names::ROLES, joined(identity.roles.iter().map(String::len)));
+    }
+    if !identity.permissions.is_empty() {
+        let lengths = identity.permissions.iter().map(String::len);
+        total += line(names::PERMISSIONS, joined(lengths));
+    }
+    if !identity.attributes.is_empty() {
+        let lengths = identity
             .attributes
             .iter()
-            .map(|(k, v)| k.len() + v.len() + 2)
-            .sum::<usize>()
+            .map(|(k, v)| k.len() + 1 + v.len());
+        total += line(names::ATTRIBUTES, joined(lengths));
+    }
+    total.min(MAX_CONTEXT_BYTES + 256)
 }
 
 fn single(value: &str, header: &'static str, out: &mut Vec<u8>) -> Result<(), ContextError> {
@@ -193,4 +214,53 @@ fn attributes(identity: &Identity, out: &mut Vec<u8>) -> Result<(), ContextError
         encode_into(value, out);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> Identity {
+        Identity {
+            subject: "user 42".into(),
+            issuer: "https://idp.example/realms/x".into(),
+            email: Some("a@b.example".into()),
+            roles: vec!["admin".into(), "r,w".into()],
+            permissions: vec!["orders:*".into()],
+            attributes: [("team".to_owned(), "é=1".to_owned())].into(),
+        }
+    }
+
+    #[test]
+    fn lines_are_exact() {
+        let encoded = EncodedContext::new(&identity()).unwrap();
+        assert_eq!(
+            std::str::from_utf8(encoded.lines()).unwrap(),
+            "x-user-context-version: 1\r\n\
+             x-user-id: user%2042\r\n\
+             x-user-issuer: https://idp.example/realms/x\r\n\
+             x-user-email: a@b.example\r\n\
+             x-user-roles: admin,r%2Cw\r\n\
+             x-user-permissions: orders:*\r\n\
+             x-user-attributes: team=%C3%A9%3D1\r\n"
+        );
+    }
+
+    #[test]
+    fn the_estimate_is_exact_without_escapes_and_capped() {
+        let mut plain = identity();
+        plain.subject = "user-42".into();
+        plain.roles = vec!["admin".into(), "rw".into()];
+        plain.attributes = [("team".to_owned(), "blue".to_owned())].into();
+        let encoded = EncodedContext::new(&plain).unwrap();
+        assert_eq!(estimate(&plain), encoded.lines().len());
+        plain.email = None;
+        plain.permissions.clear();
+        let encoded = EncodedContext::new(&plain).unwrap();
+        assert_eq!(estimate(&plain), encoded.lines().len());
+        // Sized before the limits are checked, so a refused identity allocates no more than this.
+        plain.subject = "x".repeat(1 << 20);
+        assert_eq!(estimate(&plain), MAX_CONTEXT_BYTES + 256);
+        assert!(EncodedContext::new(&plain).is_err());
+    }
 }
