@@ -337,23 +337,43 @@ mod tests {
     fn refuses_wrong_shapes() {
         let h = b64(&json!({ "alg": "RS256" }));
         let p = b64(&json!({}));
-        for bad in [
-            format!("{h}.{p}"),
-            format!("{h}.{p}.c2ln.x.y"),
-            format!("{h}.{p}."),
-            format!("{h}.{p}.c2ln="),
-            format!("{}.{p}.c2ln", b64(&json!(["alg"]))),
-            format!("{h}.{}.c2ln", b64(&json!("claims"))),
-            format!("{}.{p}.c2ln", b64(&json!({ "alg": 5 }))),
-            format!("{}.{p}.c2ln", b64(&json!({ "alg": "RS256", "kid": 7 }))),
-            format!(
-                "{}.{p}.c2ln",
-                b64(&json!({ "alg": "RS256", "enc": "A256GCM" }))
+        for (bad, reason) in [
+            (format!("{h}.{p}"), "not three segments"),
+            (
+                format!("{h}.{p}.c2ln.x.y"),
+                "five segments: encrypted tokens (JWE) are not accepted",
             ),
-            "not-a-token".to_owned(),
+            (format!("{h}.{p}."), "empty signature"),
+            (format!("{h}.{p}.c2ln="), "character outside base64url"),
+            (
+                format!("{}.{p}.c2ln", b64(&json!(["alg"]))),
+                "header is not a JSON object",
+            ),
+            (
+                format!("{h}.{}.c2ln", b64(&json!("claims"))),
+                "payload is not a JSON object",
+            ),
+            (
+                format!("{}.{p}.c2ln", b64(&json!({ "alg": 5 }))),
+                "alg is missing or not a string",
+            ),
+            (
+                format!("{}.{p}.c2ln", b64(&json!({ "alg": "RS256", "kid": 7 }))),
+                "kid is not a short string",
+            ),
+            (
+                format!(
+                    "{}.{p}.c2ln",
+                    b64(&json!({ "alg": "RS256", "enc": "A256GCM" }))
+                ),
+                "encryption header parameters",
+            ),
+            ("not-a-token".to_owned(), "not three segments"),
+            ("a.b.c.d".to_owned(), "not three segments"),
         ] {
-            assert!(
-                matches!(parse(bad.as_bytes()), Err(Rejection::Malformed(_))),
+            assert_eq!(
+                parse(bad.as_bytes()).unwrap_err(),
+                Rejection::Malformed(reason),
                 "{bad}"
             );
         }
