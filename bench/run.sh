@@ -208,11 +208,14 @@ callgrind_each() { # callgrind_each -z|-d PIDS: zero or dump the counts of each 
       timeout 60 callgrind_control "$op" "$p" >/dev/null || die "callgrind_control $op $p failed"
   done
 }
+latest_dump() { # latest_dump PID: the newest of PID's callgrind dumps
+  # Each dump is numbered after the last; the newest holds the counts since the zeroing.
+  ls -v "$RUN/callgrind.$1."* 2>/dev/null | tail -n 1 || true
+}
 callgrind_since_zero() { # instructions counted by callgrind in PIDS since their last zeroing
   local total=0 p dump n
   for p in "$@"; do
-    # Each dump is numbered after the last; the newest holds the counts since the zeroing.
-    dump=$(ls -v "$RUN/callgrind.$p."* 2>/dev/null | tail -n 1 || true)
+    dump=$(latest_dump "$p")
     n=$(awk '/^(summary|totals):/ { print $2; exit }' "${dump:-/dev/null}")
     # A count that cannot be read stops the run rather than enter the table as zero.
     [[ "$n" =~ ^[0-9]+$ ]] || die "no callgrind count for process $p in $RUN"
@@ -397,6 +400,8 @@ RAW="$RUN/raw.tsv"
 : >"$RAW"
 INSTR="$RUN/instructions.tsv"
 : >"$INSTR"
+DUMPS="$RUN/dumps.tsv"
+: >"$DUMPS"
 scenario_targets() {
   local s
   case $1 in
@@ -475,6 +480,10 @@ measure() { # measure SCENARIO CONNS TARGET ROUND DURATION
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$conns" "$target" "$requests" "$instructions" \
       "$((sock + status + other))" "$hit_pct" >>"$INSTR"
     log "$scenario c=$conns $target: $requests requests, $((instructions / (requests > 0 ? requests : 1))) instructions per request, cache hit % $hit_pct"
+    # gatehouse is one process: its dump is split by component in the report.
+    if [[ "$target" == gatehouse* ]]; then
+      printf '%s\t%s\t%s\n' "$scenario $target" "$requests" "$(latest_dump "$pids")" >>"$DUMPS"
+    fi
   fi
   if [[ "$round" != warmup ]]; then
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$conns" \
@@ -581,6 +590,49 @@ version_of() { node -e "console.log(require('$BENCH/node-gateway/node_modules/$1
   echo "| machine load | load average at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg); rustc processes at the start: $RUSTC_START |"
   echo "| threads | $THREADS per gateway (gatehouse tokio workers, nginx worker processes, HAProxy nbthread); Node: one process; upstream: 1 tokio worker |"
 } >"$RUN/header.md"
+components() { # where gatehouse's instructions go, one column per measurement in $DUMPS
+  [[ -s "$DUMPS" ]] || return 0
+  local i=0 label requests dump
+  while IFS=$'\t' read -r label requests dump; do
+    i=$((i + 1))
+    callgrind_annotate --inclusive=no --threshold=100 --auto=no "$dump" 2>/dev/null |
+      awk -f "$BENCH/components.awk" |
+      awk -F'\t' -v col="$i" -v label="$label" -v requests="$requests" \
+        '{ printf "%s\t%s\t%s\t%.0f\n", col, label, $1, (requests > 0 ? $2 / requests : 0) }'
+  done <"$DUMPS" >"$RUN/components.tsv"
+  echo
+  echo "### Where gatehouse's instructions go"
+  echo
+  echo "Instructions per request by the crate (Rust) or library (C) whose code ran them, from the"
+  echo "same callgrind counts (\`bench/components.awk\`); \`core\`, \`alloc\` and \`std\` hold the"
+  echo "generic standard-library code compiled for gatehouse's types. Components under 0.5% of"
+  echo "every column are summed in the last row but one."
+  awk -F'\t' '
+    { if (!($1 in label)) { label[$1] = $2; cols = $1 > cols ? $1 : cols }
+      cost[$3, $1] = $4; total[$1] += $4; name[$3] = 1 }
+    END {
+      for (c in name) {
+        big = 0
+        for (k = 1; k <= cols; k++) if (cost[c, k] >= 0.005 * total[k]) big = 1
+        if (big) { key[++n] = c; sortby[c] = cost[c, 1] } else small[c] = 1
+      }
+      # Largest first, by the first column.
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && sortby[key[j]] > sortby[key[j - 1]]; j--) {
+        t = key[j]; key[j] = key[j - 1]; key[j - 1] = t
+      }
+      printf "\n| component |"; for (k = 1; k <= cols; k++) printf " %s |", label[k]
+      printf "\n|---|"; for (k = 1; k <= cols; k++) printf "---:|"
+      printf "\n"
+      for (i = 1; i <= n; i++) {
+        printf "| %s |", key[i]; for (k = 1; k <= cols; k++) printf " %d |", cost[key[i], k]
+        printf "\n"
+      }
+      printf "| everything else |"
+      for (k = 1; k <= cols; k++) { rest = 0; for (c in small) rest += cost[c, k]; printf " %d |", rest }
+      printf "\n| **total** |"; for (k = 1; k <= cols; k++) printf " **%d** |", total[k]
+      printf "\n"
+    }' "$RUN/components.tsv"
+}
 if ((INSTRUCTIONS)); then
   {
     sed 's/^# gatehouse benchmark,/# gatehouse benchmark: instructions per request,/' "$RUN/header.md"
@@ -610,6 +662,7 @@ if ((INSTRUCTIONS)); then
           }
         }
       }' "$INSTR"
+    components
   } >"$OUT"
   cp "$INSTR" "${OUT%.md}.tsv"
   log "results: $OUT"
