@@ -4,8 +4,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 
-use crate::jose::{JoseHeader, Member};
-use crate::payload::Claims;
+use crate::jose::JoseHeader;
+use crate::payload::{Claim, Claims};
 use crate::rejection::Rejection;
 
 /// Longest `kid` accepted; it is only ever a map key, but there is no reason to hash megabytes.
@@ -73,7 +73,7 @@ pub(crate) fn parse<'a>(
     }
     let kid = match header.kid {
         None => None,
-        Some(Member::Str(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => {
+        Some(Claim::String(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => {
             Some(kid.into_owned())
         }
         Some(_) => return Err(Rejection::Malformed("kid is not a short string")),
@@ -173,8 +173,8 @@ fn scan(token: &[u8]) -> Scan {
 }
 
 /// The header's algorithm; `none` in any casing and anything unknown are refused here.
-fn header_algorithm(alg: Option<&Member<'_>>) -> Result<Algorithm, Rejection> {
-    let Some(Member::Str(name)) = alg else {
+fn header_algorithm(alg: Option<&Claim<'_>>) -> Result<Algorithm, Rejection> {
+    let Some(Claim::String(name)) = alg else {
         return Err(Rejection::Malformed("alg is missing or not a string"));
     };
     if name.eq_ignore_ascii_case("none") {
@@ -217,13 +217,7 @@ mod tests {
         assert_eq!(parsed.alg, Algorithm::RS256);
         assert_eq!(parsed.kid.as_deref(), Some("k1"));
         assert_eq!(parsed.signature, b"sig");
-        assert_eq!(
-            parsed
-                .claims
-                .get("sub")
-                .and_then(crate::payload::Claim::as_str),
-            Some("u")
-        );
+        assert_eq!(parsed.claims.get("sub").and_then(Claim::as_str), Some("u"));
         assert!(t.as_bytes().starts_with(parsed.signing_input));
         assert_eq!(
             parsed.signing_input.iter().filter(|b| **b == b'.').count(),
