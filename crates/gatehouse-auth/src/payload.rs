@@ -14,7 +14,7 @@ use serde::Deserializer;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
-/// A JSON value of a token's payload.
+/// A JSON value of a token: a claim of its payload, or a member of its JOSE header.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim<'a> {
     /// `null`.
