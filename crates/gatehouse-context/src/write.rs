@@ -1,5 +1,7 @@
 //! Writing an identity into headers: clear the namespace, validate, encode, insert.
 
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -23,19 +25,32 @@ pub fn write_headers(identity: &Identity, headers: &mut HeaderMap) -> Result<(),
 
 /// The context headers of one identity, encoded and checked once, to be written on every
 /// request that identity makes (a gateway caches it with the verified token).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct EncodedContext {
     /// The headers as HTTP/1.1 header lines, for writers that serialise a head themselves.
     lines: Bytes,
-    /// The same headers for a header map; each value is a slice of `lines`, not a copy.
-    headers: Vec<(HeaderName, HeaderValue)>,
+    /// `(name, start, end)` of each header's value in `lines`.
+    values: Vec<(&'static str, usize, usize)>,
+    /// The same headers for a header map, each value a slice of `lines`. Built on first use:
+    /// only a writer that serialises a map (hyper's, towards an h2c upstream) needs them, and a
+    /// cached context that is never written that way does not hold them.
+    headers: OnceLock<Vec<(HeaderName, HeaderValue)>>,
 }
+
+/// Equal when the lines are: they determine everything else.
+impl PartialEq for EncodedContext {
+    fn eq(&self, other: &Self) -> bool {
+        self.lines == other.lines
+    }
+}
+
+impl Eq for EncodedContext {}
 
 impl EncodedContext {
     /// Encodes `identity`, checked against every limit of the contract.
     pub fn new(identity: &Identity) -> Result<Self, ContextError> {
         // Encoded straight into the lines: one buffer instead of a string per header, and the
-        // header-map values then share it.
+        // header-map values, when built, share it.
         let mut out = Lines::with_capacity(estimate(identity));
         out.value(names::VERSION, |buf| {
             buf.extend_from_slice(CONTRACT_VERSION.as_bytes());
@@ -64,30 +79,51 @@ impl EncodedContext {
                 limit: MAX_CONTEXT_BYTES,
             });
         }
+        // Checked here, once, so that building the header map later cannot fail: visible ASCII
+        // is a valid header value, and all the encoder ever writes.
+        for &(name, start, end) in &out.values {
+            let visible = out
+                .buf
+                .get(start..end)
+                .is_some_and(|value| value.iter().all(|b| (0x21..=0x7e).contains(b)));
+            if !visible {
+                return Err(ContextError::InvalidEncoding {
+                    header: name,
+                    reason: "encoder produced an invalid header value",
+                });
+            }
+        }
         // Kept with the token in the cache: no spare capacity (a value with escapes grew it).
         out.buf.shrink_to_fit();
-        let lines = Bytes::from(out.buf);
-        let headers = out
-            .values
-            .iter()
-            .map(|&(name, start, end)| {
-                HeaderValue::from_maybe_shared(lines.slice(start..end))
-                    .map(|value| (HeaderName::from_static(name), value))
-                    .map_err(|_| ContextError::InvalidEncoding {
-                        header: name,
-                        reason: "encoder produced an invalid header value",
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(EncodedContext { lines, headers })
+        Ok(EncodedContext {
+            lines: Bytes::from(out.buf),
+            values: out.values,
+            headers: OnceLock::new(),
+        })
     }
 
     /// Replaces the whole reserved namespace of `headers` with this context.
     pub fn write(&self, headers: &mut HeaderMap) {
         strip_reserved(headers);
-        for (name, value) in &self.headers {
+        for (name, value) in self.headers() {
             headers.insert(name.clone(), value.clone());
         }
+    }
+
+    /// The header-map form, built on the first call.
+    fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        self.headers.get_or_init(|| {
+            self.values
+                .iter()
+                .filter_map(|&(name, start, end)| {
+                    // `new` checked every range and that every value is visible ASCII, so none
+                    // is left out here.
+                    let range = (start <= end && end <= self.lines.len()).then_some(start..end)?;
+                    let value = HeaderValue::from_maybe_shared(self.lines.slice(range)).ok()?;
+                    Some((HeaderName::from_static(name), value))
+                })
+                .collect()
+        })
     }
 
     /// The context as HTTP/1.1 header lines (`name: value\r\n` each, values already validated),
@@ -244,6 +280,32 @@ mod tests {
              x-user-permissions: orders:*\r\n\
              x-user-attributes: team=%C3%A9%3D1\r\n"
         );
+    }
+
+    #[test]
+    fn the_header_map_form_is_built_once_on_first_use_and_matches_the_lines() {
+        let encoded = EncodedContext::new(&identity()).unwrap();
+        let fresh = encoded.clone();
+        assert!(encoded.headers.get().is_none(), "built before any use");
+        let mut written = HeaderMap::new();
+        written.insert("x-user-id", HeaderValue::from_static("mallory"));
+        encoded.write(&mut written);
+        let first = encoded.headers.get().map(|h| h.as_ptr());
+        encoded.write(&mut HeaderMap::new());
+        assert_eq!(
+            encoded.headers.get().map(|h| h.as_ptr()),
+            first,
+            "built twice"
+        );
+        // Every line is in the map, value for value.
+        let text = std::str::from_utf8(encoded.lines()).unwrap();
+        let lines: Vec<_> = text.trim_end().split("\r\n").collect();
+        assert_eq!(lines.len(), written.len());
+        for line in lines {
+            let (name, value) = line.split_once(": ").unwrap();
+            assert_eq!(written.get_all(name).iter().collect::<Vec<_>>(), [value]);
+        }
+        assert_eq!(encoded, fresh, "equality does not depend on what was built");
     }
 
     #[test]
