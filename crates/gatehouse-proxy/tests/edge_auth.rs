@@ -197,6 +197,27 @@ async fn valid_token_reaches_upstream_as_identity_headers_without_the_token() {
 /// added) and no token.
 fn assert_reached_as_user_7(response: &TestResponse, idp: &Idp) {
     assert_eq!(response.status, StatusCode::OK, "{:?}", response.body);
+    // The whole namespace, one value each: nothing the token carries is left out, nothing else
+    // is in it.
+    let mut names: Vec<_> = reserved_seen(&response.json())
+        .into_iter()
+        .map(|(name, values)| {
+            assert_eq!(values.len(), 1, "{name}: {values:?}");
+            name
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "x-user-context-version",
+            "x-user-email",
+            "x-user-id",
+            "x-user-issuer",
+            "x-user-permissions",
+            "x-user-roles",
+        ]
+    );
     assert_eq!(response.seen_header("x-user-id"), ["user-7"]);
     assert_eq!(response.seen_header("x-user-issuer"), [idp.issuer()]);
     assert_eq!(response.seen_header("x-user-context-version"), ["1"]);
@@ -228,6 +249,8 @@ async fn an_h2c_upstream_gets_the_same_identity_and_never_the_client_s() {
             ],
         )
         .await;
+        // The echo upstream answers HTTP/1.1 too: this is what shows the h2c client was used.
+        assert_eq!(response.json()["version"], "HTTP/2.0");
         assert_reached_as_user_7(&response, &s.idp);
     }
     assert_eq!(s.upstream.hits(), 2);
