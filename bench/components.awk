@@ -1,14 +1,23 @@
 # Instructions of one callgrind dump by component: the crate a Rust function comes from, or the
-# library of a C one. Input: `callgrind_annotate --inclusive=no --threshold=100 --auto=no DUMP`.
-# Output: one `component<TAB>instructions` line per component, in no particular order.
-#
-# Functions are told apart by name: gatehouse statically links aws-lc and mimalloc, whose
-# symbols are the only ones without a `::` path; libc's are told by their object file.
+# library of a C one. Input: `callgrind_annotate --inclusive=no --threshold=100 --auto=no DUMP`
+# of a process with one worker thread. Output: one `component<TAB>instructions` line per
+# component, in no particular order. Exits non-zero, printing why, when the parts do not add up
+# to the dump's total within 1%.
 
-function component(fn, object,    parts) {
+function component(fn, object) {
   if (object ~ /libc\.so|ld-linux|vdso/) return "libc (memcpy, memset, malloc for aws-lc, system calls)"
+  # Any other shared object by its file name (libgcc_s for unwinding, say).
+  if (object ~ /\.so/) { sub(/.*\//, "", object); return object }
+  if (fn ~ /^0x[0-9a-f]+$/) return "unresolved addresses"
   if (fn ~ /^_?mi_/) return "mimalloc (the allocator)"
-  if (fn ~ /^__rust|^__rdl/) return "alloc"
+  if (fn ~ /^__rust|^__rdl|^__rg_/) return "alloc"
+  if (fn ~ /^ring_core/) return "ring"
+  if (fn ~ /^sqlite3|^fts5/) return "sqlite"
+  # compiler-builtins (`__udivti3`, `__floatuntidf`) and the unwinder; not aws-lc's own
+  # double-underscore assembly (`__ecp_nistz256_mul_montq`).
+  if (fn ~ /^_Unwind|^__(u?(div|mod|mul)[a-z]*[0-9]|float|fix|extend|trunc|powi|clz|ctz|popcount|ash|lsh)/) return "compiler runtime"
+  # What else the binary holds without a Rust path is aws-lc's C and assembly, static functions
+  # (`bn_sqr8x_internal`, `sha256_block_data_order_avx`) as well as prefixed ones.
   if (fn !~ /::/) return "aws-lc (signatures, SHA-256)"
   # `<&mut serde_json::de::Deserializer<R> as serde::Deserializer>::f` belongs to serde_json,
   # `<u8 as core::fmt::Display>::fmt` to core.
@@ -27,7 +36,8 @@ table && /^ *[0-9][0-9,]* / {
   gsub(",", "", n)
   # A frame still on the stack when the counts were dumped (the runtime's block_on, the thread's
   # start) is charged its unreturned call as its own cost: nearly the whole program. No real
-  # function is.
+  # function is. (With several worker threads each would carry a share, and the sum below
+  # would catch it.)
   if (n + 0 >= 0.99 * program) next
   line = $0
   object = ""
@@ -37,6 +47,14 @@ table && /^ *[0-9][0-9,]* / {
   sub(/^ *[0-9,]+ +(\([^)]*\) +)?/, "", fn)
   fn = substr(fn, index(fn, ":") + 1)
   total[component(fn, object)] += n
+  sum += n
 }
 
-END { for (c in total) printf "%s\t%.0f\n", c, total[c] }
+END {
+  if (program + 0 <= 0) { print "components.awk: no PROGRAM TOTALS in the input" > "/dev/stderr"; exit 1 }
+  if (sum > 1.01 * program || sum < 0.99 * program) {
+    printf "components.awk: the parts sum to %.0f, the dump's total is %.0f\n", sum, program > "/dev/stderr"
+    exit 1
+  }
+  for (c in total) printf "%s\t%.0f\n", c, total[c]
+}

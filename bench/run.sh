@@ -482,7 +482,8 @@ measure() { # measure SCENARIO CONNS TARGET ROUND DURATION
     log "$scenario c=$conns $target: $requests requests, $((instructions / (requests > 0 ? requests : 1))) instructions per request, cache hit % $hit_pct"
     # gatehouse is one process: its dump is split by component in the report.
     if [[ "$target" == gatehouse* ]]; then
-      printf '%s\t%s\t%s\n' "$scenario $target" "$requests" "$(latest_dump "$pids")" >>"$DUMPS"
+      printf '%s\t%s\t%s\n' "$scenario c=$conns $target" "$requests" \
+        "$(latest_dump "${pids%% *}")" >>"$DUMPS"
     fi
   fi
   if [[ "$round" != warmup ]]; then
@@ -590,16 +591,25 @@ version_of() { node -e "console.log(require('$BENCH/node-gateway/node_modules/$1
   echo "| machine load | load average at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg); rustc processes at the start: $RUSTC_START |"
   echo "| threads | $THREADS per gateway (gatehouse tokio workers, nginx worker processes, HAProxy nbthread); Node: one process; upstream: 1 tokio worker |"
 } >"$RUN/header.md"
-components() { # where gatehouse's instructions go, one column per measurement in $DUMPS
-  [[ -s "$DUMPS" ]] || return 0
+split_components() { # each dump in $DUMPS split by component into $RUN/components.tsv
+  : >"$RUN/components.tsv"
+  # With several worker threads, frames on each thread's stack at the dump blur the split.
+  ((THREADS == 1)) || return 0
   local i=0 label requests dump
   while IFS=$'\t' read -r label requests dump; do
     i=$((i + 1))
-    callgrind_annotate --inclusive=no --threshold=100 --auto=no "$dump" 2>/dev/null |
+    callgrind_annotate --inclusive=no --threshold=100 --auto=no "$dump" |
       awk -f "$BENCH/components.awk" |
       awk -F'\t' -v col="$i" -v label="$label" -v requests="$requests" \
-        '{ printf "%s\t%s\t%s\t%.0f\n", col, label, $1, (requests > 0 ? $2 / requests : 0) }'
-  done <"$DUMPS" >"$RUN/components.tsv"
+        '{ printf "%s\t%s\t%s\t%.0f\n", col, label, $1, (requests > 0 ? $2 / requests : 0) }' \
+        >>"$RUN/components.tsv" || die "could not split $dump by component"
+  done <"$DUMPS"
+}
+components() { # the report's table of where gatehouse's instructions go
+  if [[ ! -s "$RUN/components.tsv" ]]; then
+    ((THREADS == 1)) || printf '\nWhere the instructions go is split with one worker thread only.\n'
+    return 0
+  fi
   echo
   echo "### Where gatehouse's instructions go"
   echo
@@ -634,6 +644,8 @@ components() { # where gatehouse's instructions go, one column per measurement i
     }' "$RUN/components.tsv"
 }
 if ((INSTRUCTIONS)); then
+  # Before the report is opened: a failure here must not leave half a report behind.
+  split_components
   {
     sed 's/^# gatehouse benchmark,/# gatehouse benchmark: instructions per request,/' "$RUN/header.md"
     echo "| counted by | $(valgrind --version), \`--tool=callgrind\`, user space only |"
