@@ -8,9 +8,9 @@
 use std::fmt;
 
 use serde::Deserializer;
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{MapAccess, Visitor};
 
-use crate::payload::Claim;
+use crate::payload::{Claim, next_name};
 
 /// Header parameters that would let the token choose its own key, or demand semantics we do not
 /// implement; any of them refuses the token, whatever its value (`"jwk": null` included).
@@ -56,11 +56,8 @@ impl<'de> Visitor<'de> for HeaderVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut header = JoseHeader::default();
-        while let Some(name) = map.next_key::<Claim<'de>>()? {
-            let Some(name) = name.as_str() else {
-                return Err(de::Error::custom("a member name that is not a string"));
-            };
-            let slot = match name {
+        while let Some(name) = next_name(&mut map)? {
+            let slot = match name.as_ref() {
                 "alg" => &mut header.alg,
                 "kid" => &mut header.kid,
                 other => {

@@ -131,6 +131,18 @@ impl<'de> Visitor<'de> for ClaimVisitor {
     }
 }
 
+/// The next member's name of an object being read, borrowed unless it had escapes. Read as a
+/// claim: `Cow`'s own `Deserialize` would always copy it.
+pub(crate) fn next_name<'de, A: MapAccess<'de>>(
+    map: &mut A,
+) -> Result<Option<Cow<'de, str>>, A::Error> {
+    match map.next_key::<Claim<'de>>()? {
+        None => Ok(None),
+        Some(Claim::String(name)) => Ok(Some(name)),
+        Some(_) => Err(de::Error::custom("a member name that is not a string")),
+    }
+}
+
 struct ObjectVisitor;
 
 impl<'de> Visitor<'de> for ObjectVisitor {
@@ -142,11 +154,8 @@ impl<'de> Visitor<'de> for ObjectVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut members = Vec::new();
-        // A name is read as a claim too: `Cow`'s own `Deserialize` would always copy it.
-        while let Some((name, value)) = map.next_entry::<Claim<'de>, Claim<'de>>()? {
-            let Claim::String(name) = name else {
-                return Err(de::Error::custom("a member name that is not a string"));
-            };
+        while let Some(name) = next_name(&mut map)? {
+            let value = map.next_value::<Claim<'de>>()?;
             members.push((name, value));
         }
         Ok(Claims { members })
