@@ -48,6 +48,8 @@ pub fn run(&Args { listen, threads }: &Args) -> anyhow::Result<()> {
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        // Said once bound, so a caller that asked for port 0 learns which port it got.
+        println!("listening on {}", listener.local_addr()?);
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
