@@ -115,6 +115,7 @@ async fn send_all(
     path: &str,
     tokens: Vec<String>,
 ) -> Vec<(StatusCode, String)> {
+    assert!(!tokens.is_empty(), "no tokens to send to {path}");
     let client = TestClient::http1();
     let url = gateway.url(path);
     let mut tasks = tokio::task::JoinSet::new();
@@ -161,7 +162,9 @@ async fn cache_lookups(gateway: &TestGateway) -> (u64, u64) {
         if !(name.ends_with("auth_token_cache_lookups_total") && series.contains('{')) {
             continue;
         }
-        let value: u64 = value.parse().unwrap_or(0);
+        let value: u64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("a lookup count that is not a count: {line}"));
         if series.contains("result=\"hit\"") {
             hits += value;
         } else if series.contains("result=\"miss\"") {
@@ -232,6 +235,11 @@ async fn the_bench_helpers_and_gateway_configuration_work_end_to_end() {
                 let before = cache_lookups(&gateway).await;
                 let tokens = lines(keys, &format!("{alg}.{file}"));
                 let count = tokens.len();
+                assert_eq!(
+                    count,
+                    if file == "tokens" { TOKENS } else { MANY },
+                    "{what}: {file}"
+                );
                 let answers = send_all(&gateway, &format!("/{alg}"), tokens).await;
                 for (i, answer) in answers.iter().enumerate() {
                     let user = format!("user-{}", first + i);
