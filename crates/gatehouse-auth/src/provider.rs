@@ -135,6 +135,12 @@ impl Provider {
         if !self.algorithms.contains(&token.alg) {
             return Err(Rejection::Algorithm("not allowed for this provider"));
         }
+        // The claims next, before any key lookup or signature check, as Envoy's jwt_authn does:
+        // a token its own claims refuse (expired, not yet valid, for another audience) is
+        // refused without a signature verification, the one costly step, and cannot make the
+        // gateway fetch keys for its `kid`. Refusing on claims nobody has verified is safe: it
+        // can only keep a request out.
+        let exp = check_claims(&token.claims, &self.rules, now)?;
         let candidates = self.candidates(token.kid.as_deref()).await?;
         let mut outcome = Err(Rejection::UnknownKey);
         for key in &candidates {
@@ -144,7 +150,6 @@ impl Provider {
             }
         }
         let key = outcome?;
-        let exp = check_claims(&token.claims, &self.rules, now)?;
         let identity = self
             .mapping
             .identity(&self.issuer, &token.claims)

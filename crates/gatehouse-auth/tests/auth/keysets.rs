@@ -311,3 +311,50 @@ fn rand_id() -> String {
         .unwrap();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[tokio::test]
+async fn tokens_their_own_claims_refuse_cost_no_key_fetch_and_no_signature() {
+    let ed = TestKey::ed();
+    let idp = Idp::serving(&[(&ed, "k")]).await;
+    let auth = loaded(&idp, json!({ "refresh": { "min_interval": "10m" } })).await;
+    let iss = idp.issuer();
+    let before = idp.jwks_hits();
+    // A `kid` nobody published would make the provider refetch its keys; claims that refuse
+    // the token come first, so it never gets that far.
+    let stranger = TestKey::ed();
+    for (changes, reason) in [
+        (json!({ "exp": now() - 120 }), "expired"),
+        (json!({ "nbf": now() + 3600 }), "not_yet_valid"),
+        (json!({ "aud": "another-api" }), "wrong_audience"),
+    ] {
+        let t = token(
+            &stranger,
+            "unpublished",
+            &claims_with(&iss, changes.clone()),
+        );
+        assert_eq!(
+            check(&auth, &t).await.unwrap_err().reason(),
+            reason,
+            "{changes}"
+        );
+    }
+    assert_eq!(
+        idp.jwks_hits(),
+        before,
+        "no fetch for tokens refused by their claims"
+    );
+    // Signed by nobody the gateway knows, with a known `kid`: still refused on its claims.
+    let forged = token(
+        &stranger,
+        "k",
+        &claims_with(&iss, json!({ "exp": now() - 120 })),
+    );
+    assert_eq!(check(&auth, &forged).await.unwrap_err().reason(), "expired");
+    // Claims that hold leave the signature to decide.
+    let forged = token(&stranger, "k", &claims(&iss));
+    assert_eq!(
+        check(&auth, &forged).await.unwrap_err().reason(),
+        "bad_signature"
+    );
+    assert!(check(&auth, &token(&ed, "k", &claims(&iss))).await.is_ok());
+}
