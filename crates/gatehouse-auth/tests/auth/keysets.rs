@@ -30,6 +30,17 @@ async fn keys_never_loaded_mean_503_and_not_ready() {
             "auth_unavailable"
         )
     );
+    // A token its own claims refuse is the client's fault whatever the keys: a 401.
+    let expired = token(
+        &ed,
+        "k",
+        &claims_with(&idp.issuer(), json!({ "exp": now() - 120 })),
+    );
+    let r = check(&auth, &expired).await.unwrap_err();
+    assert_eq!(
+        (r.status(), r.code()),
+        (StatusCode::UNAUTHORIZED, "token_expired")
+    );
     // Recovery once the endpoint answers.
     idp.publish(&[(&ed, "k")]);
     idp.set_mode(Mode::Serve);
@@ -322,16 +333,22 @@ async fn tokens_their_own_claims_refuse_cost_no_key_fetch_and_no_signature() {
     // A `kid` nobody published would make the provider refetch its keys; claims that refuse
     // the token come first, so it never gets that far.
     let stranger = TestKey::ed();
-    for (changes, reason) in [
-        (json!({ "exp": now() - 120 }), "expired"),
-        (json!({ "nbf": now() + 3600 }), "not_yet_valid"),
-        (json!({ "aud": "another-api" }), "wrong_audience"),
+    // A `kid` of its own for each: one the provider had already looked for would be refused
+    // from its negative cache without a fetch, whatever the order.
+    for (kid, changes, reason) in [
+        ("unpublished-1", json!({ "exp": now() - 120 }), "expired"),
+        (
+            "unpublished-2",
+            json!({ "nbf": now() + 3600 }),
+            "not_yet_valid",
+        ),
+        (
+            "unpublished-3",
+            json!({ "aud": "another-api" }),
+            "wrong_audience",
+        ),
     ] {
-        let t = token(
-            &stranger,
-            "unpublished",
-            &claims_with(&iss, changes.clone()),
-        );
+        let t = token(&stranger, kid, &claims_with(&iss, changes.clone()));
         assert_eq!(
             check(&auth, &t).await.unwrap_err().reason(),
             reason,
