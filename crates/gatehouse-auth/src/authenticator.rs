@@ -88,7 +88,9 @@ pub struct Authenticator {
 
 struct Inner {
     providers: Vec<Arc<Provider>>,
-    by_issuer: HashMap<String, usize>,
+    /// foldhash, not SipHash: looked up on every verification, filled only from configuration,
+    /// so no client can choose its keys.
+    by_issuer: HashMap<String, usize, foldhash::fast::RandomState>,
     cache: Arc<TokenCache>,
     metrics: Metrics,
     // Resolved once: a labelled lookup per request took a lock and hashed the labels.
@@ -132,7 +134,7 @@ impl Authenticator {
         let cache = Arc::new(TokenCache::new(options.cache_capacity));
         let metrics = Metrics::default();
         let mut built = Vec::with_capacity(providers.len());
-        let mut by_issuer = HashMap::new();
+        let mut by_issuer = HashMap::default();
         for (index, config) in providers.iter().enumerate() {
             let path = format!("providers[{index}]");
             let provider = build_provider(config, &path, &fetcher, &metrics, &cache)?;

@@ -152,7 +152,9 @@ fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
 /// Keys of one provider at one point in time.
 #[derive(Debug, Default)]
 pub(crate) struct KeySet {
-    by_kid: HashMap<String, Arc<VerifyingKey>>,
+    /// foldhash, not SipHash: looked up on every verification, filled only from configuration
+    /// and the provider's key set, so no client can choose its keys.
+    by_kid: HashMap<String, Arc<VerifyingKey>, foldhash::fast::RandomState>,
     anonymous: Vec<Arc<VerifyingKey>>,
     fingerprints: HashSet<Fingerprint>,
     /// The same fingerprints in a list: a set of a few keys is searched faster by comparing

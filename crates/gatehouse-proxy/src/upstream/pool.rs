@@ -40,7 +40,8 @@ impl Queue {
 
 #[derive(Default)]
 struct Pools {
-    by_endpoint: HashMap<u64, Queue>,
+    /// foldhash, not SipHash: looked up twice per request, keyed by our own endpoint ids.
+    by_endpoint: HashMap<u64, Queue, foldhash::fast::RandomState>,
 }
 
 thread_local! {
