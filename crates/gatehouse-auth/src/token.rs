@@ -35,7 +35,7 @@ pub(crate) fn parse<'a>(
     payload: &'a mut Vec<u8>,
 ) -> Result<ParsedToken<'a>, Rejection> {
     // The three decoders below refuse any byte outside base64url, so only the dots are looked
-    // for here (memchr, many bytes per instruction) and nothing else reads the whole token first.
+    // for here (memchr, many bytes per instruction) rather than checking every byte twice.
     let (header_b64, payload_b64, signature_b64) = match dots(token) {
         Dots::Two(first, second) => match (
             token.get(..first),
