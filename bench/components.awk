@@ -5,11 +5,14 @@
 # to the dump's total within 1%.
 
 function component(fn, object) {
-  if (object ~ /libc\.so|ld-linux|vdso/) return "libc (memcpy, memset, malloc for aws-lc, system calls)"
+  if (object ~ /libc\.so|ld-linux|vdso/) return "libc (memcpy, memset, system calls)"
   # Any other shared object by its file name (libgcc_s for unwinding, say).
   if (object ~ /\.so/) { sub(/.*\//, "", object); return object }
   if (fn ~ /^0x[0-9a-f]+$/) return "unresolved addresses"
   if (fn ~ /^_?mi_/) return "mimalloc (the allocator)"
+  # The C allocation functions defined in the binary are mimalloc's (its `override`), through
+  # which aws-lc allocates; glibc's own are in libc.so above.
+  if (fn ~ /^(malloc|calloc|realloc|reallocarray|free|cfree|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|malloc_size|strn?dup)$/) return "mimalloc (the allocator)"
   if (fn ~ /^__rust|^__rdl|^__rg_/) return "alloc"
   if (fn ~ /^ring_core/) return "ring"
   if (fn ~ /^sqlite3|^fts5/) return "sqlite"
