@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The gatehouse benchmark: gatehouse against the upstream alone, nginx (proxy, no auth), HAProxy 2.6
-# (native JWT) and the seed article's Node/Express gateway, on loopback. See bench/README.md.
+# The gatehouse benchmark: gatehouse against the upstream alone, a byte relay (the floor), nginx
+# (proxy, no auth), HAProxy 2.6 (native JWT) and the seed article's Node/Express gateway, on
+# loopback. See bench/README.md.
 set -euo pipefail
 
 usage() {
@@ -16,10 +17,10 @@ usage: bench/run.sh [options]
   --scenarios LIST     any of single,distinct,uncached,es256,uncached-es256,eddsa,
                        uncached-eddsa,flood,idle
                        (default: all)
-  --targets LIST       any of upstream,nginx,haproxy,node,node-keepalive,gatehouse,
+  --targets LIST       any of upstream,relay,nginx,haproxy,node,node-keepalive,gatehouse,
                        gatehouse-nocache (default: all)
   --idle-conns N       idle keep-alive connections per target (default 10000)
-  --port-base N        ports N+1..N+9 on 127.0.0.1 (default 18000)
+  --port-base N        ports N+1..N+10 on 127.0.0.1 (default 18000)
   --no-install         do not install packages (apt-get, npm)
   --no-build           do not build (uses target/release as is)
   --out FILE           results file (default bench/results/YYYY-MM-DD-HHMM.md, UTC)
@@ -39,7 +40,7 @@ CONNS=32,128
 THREADS=1
 WRK_THREADS=2
 SCENARIOS=single,distinct,uncached,es256,uncached-es256,eddsa,uncached-eddsa,flood,idle
-TARGETS=upstream,nginx,haproxy,node,node-keepalive,gatehouse,gatehouse-nocache
+TARGETS=upstream,relay,nginx,haproxy,node,node-keepalive,gatehouse,gatehouse-nocache
 IDLE_CONNS=10000
 PORT_BASE=18000
 INSTALL=1
@@ -78,7 +79,7 @@ if ((INSTRUCTIONS)); then
   [[ ",$SCENARIOS," == *,idle,* && " $COMMAND " == *" --scenarios "* ]] &&
     { echo "bench: --instructions measures no idle connections" >&2; exit 2; }
   [[ " $COMMAND " == *" --targets "* ]] || TARGETS=nginx,haproxy,gatehouse,gatehouse-nocache
-  for t in upstream node node-keepalive; do
+  for t in upstream relay node node-keepalive; do
     [[ ",$TARGETS," == *,$t,* ]] &&
       { echo "bench: --instructions measures nginx, haproxy and gatehouse only" >&2; exit 2; }
   done
@@ -103,6 +104,7 @@ PORT_ADMIN=$((PORT_BASE + 6))
 PORT_NODE_KEEPALIVE=$((PORT_BASE + 7))
 PORT_NOCACHE=$((PORT_BASE + 8))
 PORT_NOCACHE_ADMIN=$((PORT_BASE + 9))
+PORT_RELAY=$((PORT_BASE + 10))
 
 # ---------------------------------------------------------------------------------------------
 # Processes: everything started here is stopped on exit.
@@ -307,12 +309,17 @@ render "$BENCH/conf/haproxy.cfg" "$RUN/haproxy.cfg" "$PORT_HAPROXY"
 # ---------------------------------------------------------------------------------------------
 # Start every target.
 for port in "$PORT_UPSTREAM" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_NODE" "$PORT_GATEHOUSE" "$PORT_ADMIN" \
-  "$PORT_NODE_KEEPALIVE" "$PORT_NOCACHE" "$PORT_NOCACHE_ADMIN"; do
+  "$PORT_NODE_KEEPALIVE" "$PORT_NOCACHE" "$PORT_NOCACHE_ADMIN" "$PORT_RELAY"; do
   port_free "$port"
 done
 start_all() { # the upstream and every target, each polled until it serves
   start upstream "$HELPER" upstream --listen "127.0.0.1:$PORT_UPSTREAM" --threads 1
   wait_port "$PORT_UPSTREAM" 10 upstream
+  if has "$TARGETS" relay; then
+    start relay "$HELPER" relay --listen "127.0.0.1:$PORT_RELAY" \
+      --upstream "127.0.0.1:$PORT_UPSTREAM" --threads "$THREADS"
+    wait_port "$PORT_RELAY" 10 relay
+  fi
   if has "$TARGETS" nginx; then
     start nginx "${WRAP[@]}" nginx -p "$RUN" -e "$RUN/nginx.error.log" -c "$RUN/nginx.conf"
     wait_port "$PORT_NGINX" $((10 * SLOW)) nginx
@@ -367,6 +374,7 @@ port_of() {
     upstream) echo "$PORT_UPSTREAM" ;; nginx) echo "$PORT_NGINX" ;; haproxy) echo "$PORT_HAPROXY" ;;
     node) echo "$PORT_NODE" ;; gatehouse) echo "$PORT_GATEHOUSE" ;;
     node-keepalive) echo "$PORT_NODE_KEEPALIVE" ;; gatehouse-nocache) echo "$PORT_NOCACHE" ;;
+    relay) echo "$PORT_RELAY" ;;
   esac
 }
 
@@ -386,7 +394,7 @@ check_proxy() { # targets without authentication: a request reaches the upstream
 log "functional checks"
 for t in ${TARGETS//,/ }; do
   case $t in
-    upstream | nginx) check_proxy "$t" ;;
+    upstream | relay | nginx) check_proxy "$t" ;;
     node | node-keepalive) check "$t" /rs256 rs256 ;;
     haproxy) check haproxy /rs256 rs256; check haproxy /es256 es256 ;;
     gatehouse | gatehouse-nocache)
@@ -402,13 +410,15 @@ INSTR="$RUN/instructions.tsv"
 : >"$INSTR"
 DUMPS="$RUN/dumps.tsv"
 : >"$DUMPS"
+VERIFY="$RUN/verify.tsv"
+: >"$VERIFY"
 scenario_targets() {
   local s
   case $1 in
     # The cache-off gateway verifies every request whatever the token set: it runs where its
     # figure is compared (distinct tokens, each algorithm), not again on the 100,000-token sets.
-    single) s=upstream,nginx,haproxy,node,node-keepalive,gatehouse ;;
-    distinct) s=upstream,nginx,haproxy,node,node-keepalive,gatehouse,gatehouse-nocache ;;
+    single) s=upstream,relay,nginx,haproxy,node,node-keepalive,gatehouse ;;
+    distinct) s=upstream,relay,nginx,haproxy,node,node-keepalive,gatehouse,gatehouse-nocache ;;
     uncached) s=haproxy,node,gatehouse ;;
     flood) s=haproxy,node,gatehouse,gatehouse-nocache ;;
     es256) s=haproxy,gatehouse,gatehouse-nocache ;;
@@ -522,6 +532,12 @@ if ((${#LOAD_SCENARIOS[@]})); then
         done
       done
     done
+    # The floor's other half, once a round between the loads: one RS256 signature check.
+    if ((!INSTRUCTIONS)) && has "$TARGETS" relay && has "$SCENARIOS" distinct; then
+      v=$(timeout 120 "$HELPER" verify-cost --keys "$KEYS" --alg rs256) || die "verify-cost failed"
+      echo "$v" >>"$VERIFY"
+      log "one RS256 signature check: $v us CPU"
+    fi
   done
 fi
 
@@ -539,7 +555,8 @@ if has "$SCENARIOS" idle; then
     # The cache-off variant holds connections as gatehouse does. The article's Node gateway
     # closes every connection after one request (no keep-alive agent upstream): its keep-alive
     # variant stands for Node here.
-    [[ "$t" == node || "$t" == gatehouse-nocache ]] && continue
+    # The relay is no gateway: it holds a second socket per connection and keeps nothing else.
+    [[ "$t" == node || "$t" == gatehouse-nocache || "$t" == relay ]] && continue
     pids=$(pids_of "$t")
     # shellcheck disable=SC2086
     before=$(status_kb VmRSS $pids)
@@ -681,7 +698,9 @@ if ((INSTRUCTIONS)); then
   exit 0
 fi
 "$HELPER" report --raw "$RAW" --header "$RUN/header.md" \
-  $([[ -s "$IDLE" ]] && echo "--idle $IDLE") >"$OUT" || die "report failed"
+  $([[ -s "$IDLE" ]] && echo "--idle $IDLE") $([[ -s "$VERIFY" ]] && echo "--verify $VERIFY") \
+  >"$OUT" || die "report failed"
 cp "$RAW" "${OUT%.md}.raw.tsv"
+[[ -s "$VERIFY" ]] && cp "$VERIFY" "${OUT%.md}.verify.tsv"
 [[ -s "$IDLE" ]] && cp "$IDLE" "${OUT%.md}.idle.tsv"
 log "results: $OUT"

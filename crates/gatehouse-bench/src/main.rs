@@ -4,8 +4,11 @@ mod check;
 mod http1;
 mod idle;
 mod keys;
+mod relay;
 mod report;
+mod serve;
 mod upstream;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -29,6 +32,10 @@ enum Command {
     Check(check::Target),
     /// Open idle keep-alive connections (one request each) and hold them until killed.
     Idle(idle::Args),
+    /// Relay bytes to the upstream with no HTTP handling: the floor of any proxy's socket work.
+    Relay(relay::Args),
+    /// Print the thread CPU microseconds one signature check of the bench's tokens costs.
+    VerifyCost(verify::Args),
     /// Turn the raw measurements of a run into the Markdown results.
     Report(report::Args),
 }
@@ -39,6 +46,8 @@ fn main() -> ExitCode {
         Command::Keys(args) => keys::run(&args),
         Command::Check(target) => check::run(&target),
         Command::Idle(args) => idle::run(&args),
+        Command::Relay(args) => relay::run(&args),
+        Command::VerifyCost(args) => verify::run(&args),
         Command::Report(args) => report::run(&args),
     };
     match result {

@@ -3,7 +3,8 @@
 //! Load rows (TSV, written by `bench/run.sh`): `scenario conns target round requests duration_us
 //! p50_us p99_us cpu_us rss_kb socket_errors status_errors ok refused other cache_hit_pct` (the
 //! last is `-` for targets without a verified-token cache).
-//! Idle rows: `target conns rss_before_kb rss_after_kb established`.
+//! Idle rows: `target conns rss_before_kb rss_after_kb established`. Signature-check rows: the
+//! microseconds of one RS256 check, one measurement a line (`verify-cost`, once a round).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -197,6 +198,61 @@ fn load_tables(out: &mut String, rows: &[Row]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The scenario the floor is computed for: distinct RS256 tokens, where every target runs.
+const FLOOR_SCENARIO: &str = "distinct";
+
+/// The least CPU per request any gateway can spend in this run, against what each spent: the
+/// relay's CPU (socket work alone) plus, for a gateway that verifies every request, one RS256
+/// signature check (`verify_us`, the median of the run's `verify-cost` measurements).
+fn floor_table(out: &mut String, rows: &[Row], verify_us: f64) -> anyhow::Result<()> {
+    let mut conns: Vec<u32> = rows
+        .iter()
+        .filter(|r| r.scenario == FLOOR_SCENARIO && r.target == "relay")
+        .map(|r| r.conns)
+        .collect();
+    conns.sort_unstable();
+    conns.dedup();
+    if conns.is_empty() || !verify_us.is_finite() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\n### The floor ({FLOOR_SCENARIO})\n\n\
+         The least CPU a gateway can spend per request on this machine during this run. \
+         `relay` copies bytes between the client and the upstream with no HTTP handling: the \
+         socket work every proxy here does at least. A gateway that verifies every request adds \
+         at least one RS256 signature check: aws-lc alone, thread CPU time, median of the \
+         run's measurements, **{verify_us:.1} µs**. In parentheses: CPU above that floor \
+         (the relay's, plus the check for the targets that verify every request).\n"
+    )?;
+    writeln!(
+        out,
+        "| conns | relay | relay + one check | nginx (no auth) | gatehouse (cache on) | gatehouse-nocache | haproxy |"
+    )?;
+    writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|")?;
+    for c in conns {
+        let cpu = |target: &str| {
+            rows.iter()
+                .find(|r| r.scenario == FLOOR_SCENARIO && r.conns == c && r.target == target)
+                .map(|r| r.cpu_per_req)
+        };
+        let Some(relay) = cpu("relay") else { continue };
+        let verified = relay + verify_us;
+        let above = |target: &str, floor: f64| {
+            cpu(target).map_or_else(|| "—".to_owned(), |v| format!("{v:.1} ({:+.1})", v - floor))
+        };
+        writeln!(
+            out,
+            "| {c} | {relay:.1} | {verified:.1} | {} | {} | {} | {} |",
+            above("nginx", relay),
+            above("gatehouse", relay),
+            above("gatehouse-nocache", verified),
+            above("haproxy", verified),
+        )?;
+    }
+    Ok(())
+}
+
 fn idle_table(out: &mut String, text: &str) -> anyhow::Result<()> {
     writeln!(out, "\n### idle keep-alive connections\n")?;
     writeln!(
@@ -235,6 +291,9 @@ pub struct Args {
     /// Markdown written before the tables (machine, versions, command).
     #[arg(long)]
     header: PathBuf,
+    /// Microseconds of one RS256 signature check, one measurement a line (`verify-cost`).
+    #[arg(long)]
+    verify: Option<PathBuf>,
 }
 
 /// Prints the Markdown report to stdout.
@@ -262,7 +321,20 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
          Idle connections: RSS growth of the target, restarted fresh after the load scenarios; \
          established: the connections the target held open at that moment (`ss`)."
     )?;
-    load_tables(&mut out, &rows(&samples))?;
+    let rows = rows(&samples);
+    load_tables(&mut out, &rows)?;
+    if let Some(verify) = args.verify.as_deref() {
+        let measured = read(verify)?
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                l.trim()
+                    .parse::<f64>()
+                    .with_context(|| format!("{}: {l:?}", verify.display()))
+            })
+            .collect::<anyhow::Result<Vec<f64>>>()?;
+        floor_table(&mut out, &rows, median(measured))?;
+    }
     if let Some(idle) = idle {
         idle_table(&mut out, &read(idle)?)?;
     }
@@ -301,6 +373,32 @@ mod tests {
         load_tables(&mut out, &rows)?;
         assert!(out.contains("| gatehouse | 32 | 20000 (1.33×) |"), "{out}");
         assert!(out.contains("| 20.0 (0.50×) |"), "{out}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_floor_is_the_relay_plus_one_check() -> anyhow::Result<()> {
+        let distinct = |target: &str, cpu_us: u32| {
+            parse(&line(target, 1, 1000, cpu_us, "-").replacen("single", "distinct", 1))
+        };
+        let samples = [
+            distinct("relay", 15_000)?,
+            distinct("nginx", 20_000)?,
+            distinct("haproxy", 60_000)?,
+            distinct("gatehouse-nocache", 40_000)?,
+        ];
+        let rows = rows(&samples);
+        let mut out = String::new();
+        floor_table(&mut out, &rows, 18.0)?;
+        assert!(
+            out.contains("| 32 | 15.0 | 33.0 | 20.0 (+5.0) | — | 40.0 (+7.0) | 60.0 (+27.0) |"),
+            "{out}"
+        );
+        // No relay measured, or no check: no floor to show.
+        let mut none = String::new();
+        floor_table(&mut none, &rows[1..], 18.0)?;
+        floor_table(&mut none, &rows, f64::NAN)?;
+        assert!(none.is_empty(), "{none}");
         Ok(())
     }
 

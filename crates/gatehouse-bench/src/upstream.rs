@@ -10,7 +10,6 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 
 /// Response header carrying the `x-user-id` the upstream received (`-` when none).
 pub const SEEN_USER: &str = "x-bench-user-id";
@@ -35,33 +34,17 @@ pub struct Args {
 
 /// Serves until killed.
 pub fn run(&Args { listen, threads }: &Args) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        listen.ip().is_loopback(),
-        "the upstream listens on loopback only"
-    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    runtime.block_on(async move {
-        let listener = TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        // Said once bound, so a caller that asked for port 0 learns which port it got.
-        println!("listening on {}", listener.local_addr()?);
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service_fn(respond))
-                    .await;
-            });
-        }
+    crate::serve::accept_loop(&runtime, listen, |stream| async move {
+        let _ = stream.set_nodelay(true);
+        let _ = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service_fn(respond))
+            .await;
     })
 }
 

@@ -57,26 +57,45 @@ fn helper() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gatehouse-bench"))
 }
 
-/// The bench's upstream on a port of its choosing.
-fn start_upstream() -> (Process, SocketAddr) {
-    let mut child = helper()
-        .args(["upstream", "--listen", "127.0.0.1:0", "--threads", "1"])
+/// A fresh directory with the bench's keys and `count` (`many`) tokens per algorithm.
+fn make_keys(count: usize, many: usize) -> TempDir {
+    let dir = TempDir::new();
+    let made = helper()
+        .args(["keys", "--out"])
+        .arg(&dir.0)
+        .args(["--count", &count.to_string(), "--many", &many.to_string()])
+        .output()
+        .expect("run keys");
+    assert!(made.status.success(), "keys failed: {made:?}");
+    dir
+}
+
+/// A helper server (`upstream`, `relay`) on a port of its choosing.
+fn start_server(mut command: Command) -> (Process, SocketAddr) {
+    let mut child = command
         .stdout(Stdio::piped())
         .spawn()
-        .expect("start the upstream");
-    let stdout = child.stdout.take().expect("the upstream's stdout");
+        .expect("start the helper");
+    let stdout = child.stdout.take().expect("the helper's stdout");
     let process = Process(child);
-    // Bounded: the upstream prints this line once bound, or exits and closes its stdout.
+    // Bounded: the helper prints this line once bound, or exits and closes its stdout.
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
-        .expect("read the upstream's first line");
+        .expect("read the helper's first line");
     let addr = line
         .trim()
         .strip_prefix("listening on ")
         .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("the upstream did not say where it listens: {line:?}"));
+        .unwrap_or_else(|| panic!("the helper did not say where it listens: {line:?}"));
     (process, addr)
+}
+
+/// The bench's upstream on a port of its choosing.
+fn start_upstream() -> (Process, SocketAddr) {
+    let mut command = helper();
+    command.args(["upstream", "--listen", "127.0.0.1:0", "--threads", "1"]);
+    start_server(command)
 }
 
 /// `bench/conf/gatehouse.yaml` with its placeholders filled as `run.sh` fills them, the ports
@@ -176,15 +195,8 @@ async fn cache_lookups(gateway: &TestGateway) -> (u64, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bench_helpers_and_gateway_configuration_work_end_to_end() {
-    let dir = TempDir::new();
+    let dir = make_keys(TOKENS, MANY);
     let keys = dir.0.as_path();
-    let made = helper()
-        .args(["keys", "--out"])
-        .arg(keys)
-        .args(["--count", &TOKENS.to_string(), "--many", &MANY.to_string()])
-        .output()
-        .expect("run keys");
-    assert!(made.status.success(), "keys failed: {made:?}");
     let (_upstream, upstream) = start_upstream();
 
     for cache_entries in [10_000, 0] {
@@ -267,4 +279,67 @@ async fn the_bench_helpers_and_gateway_configuration_work_end_to_end() {
             }
         }
     }
+}
+
+/// The floor's two helpers: the relay passes requests and answers through unchanged, on one
+/// keep-alive connection; `verify-cost` times only checks that pass, for every algorithm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_floor_helpers_relay_bytes_and_time_passing_signature_checks() {
+    let dir = make_keys(3, 0);
+    let keys = dir.0.as_path();
+    let (_upstream, upstream) = start_upstream();
+    let mut relay = helper();
+    relay.args(["relay", "--listen", "127.0.0.1:0", "--upstream"]);
+    relay.arg(upstream.to_string());
+    let (_relay, relay) = start_server(relay);
+
+    let client = TestClient::http1();
+    for i in 0..3 {
+        // The relay adds nothing and strips nothing: the upstream sees the client's own header.
+        let request = Request::get(format!("http://{relay}/rs256"))
+            .header("x-user-id", format!("client-{i}"))
+            .body(Bytes::new())
+            .expect("request");
+        let response = client
+            .send(request)
+            .await
+            .expect("an answer through the relay");
+        assert_eq!(response.status, StatusCode::OK, "request {i}");
+        assert_eq!(
+            response
+                .headers
+                .get("x-bench-user-id")
+                .map(|v| v.as_bytes()),
+            Some(format!("client-{i}").as_bytes()),
+            "request {i}"
+        );
+        assert_eq!(&response.body[..], b"ok\n", "request {i}");
+    }
+
+    let cost = |alg: &str| {
+        helper()
+            .args(["verify-cost", "--keys"])
+            .arg(keys)
+            .args(["--alg", alg, "--count", "30"])
+            .output()
+            .expect("run verify-cost")
+    };
+    for alg in ["rs256", "es256", "eddsa"] {
+        let timed = cost(alg);
+        assert!(timed.status.success(), "{alg}: {timed:?}");
+        let micros: f64 = String::from_utf8_lossy(&timed.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{alg}: not a number: {timed:?}"));
+        assert!(micros.is_finite() && micros > 0.0, "{alg}: {micros}");
+    }
+    // A token whose signature does not verify stops it: the figure never times refusals.
+    let bad = std::fs::read_to_string(keys.join("rs256.bad-signature.token")).expect("read");
+    std::fs::write(keys.join("rs256.tokens"), format!("{bad}\n")).expect("write");
+    let refused = cost("rs256");
+    assert!(!refused.status.success(), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("token 1 does not verify"),
+        "{refused:?}"
+    );
 }
