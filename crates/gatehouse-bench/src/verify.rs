@@ -59,17 +59,9 @@ fn spki_der(pem: &str) -> anyhow::Result<Vec<u8>> {
         .context("the PUBLIC KEY block is not base64")
 }
 
-/// The key as aws-lc parses it once for gatehouse; Ed25519 keys are given as their raw 32 bytes.
+/// The key as aws-lc parses it once for gatehouse (it takes an SPKI for every algorithm here).
 fn parsed_key(alg: &str, spki: &[u8]) -> anyhow::Result<ParsedPublicKey> {
-    // An Ed25519 SPKI is a fixed 12-byte prefix and the key itself (RFC 8410).
-    let material = if alg == "eddsa" {
-        spki.get(spki.len().saturating_sub(32)..)
-            .filter(|_| spki.len() == 44)
-            .context("not an Ed25519 public key")?
-    } else {
-        spki
-    };
-    ParsedPublicKey::new(algorithm(alg)?, material)
+    ParsedPublicKey::new(algorithm(alg)?, spki)
         .map_err(|e| anyhow::anyhow!("aws-lc refused the {alg} public key: {e}"))
 }
 
